@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: cairn.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The frame every cairn.platform module runs in: shared options, the plan, and error handling."""
+
+from __future__ import annotations
+
+import contextlib
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, AwsConnection
+from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, describe_exception
+from ansible_collections.cairn.platform.plugins.module_utils.plan import Plan
+from ansible_collections.cairn.platform.plugins.module_utils.tags import OWNERSHIP_ARGUMENT_SPEC, Ownership
+
+
+class CairnModule:
+    """AnsibleModule plus the collection's contract: check mode, plan/diff, ownership, clear errors."""
+
+    def __init__(self, component, argument_spec, **kwargs):
+        spec = {}
+        spec.update(CONNECTION_ARGUMENT_SPEC)
+        spec.update(OWNERSHIP_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        self.component = component
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.plan = Plan(check_mode=self.check_mode)
+        self._connection = None
+
+    def ownership(self):
+        return Ownership(
+            self.params["environment"],
+            self.params["stack"],
+            self.component,
+            user_tags=self.params.get("tags"),
+            purge_tags=self.params.get("purge_tags", True),
+        )
+
+    @property
+    def connection(self):
+        if self._connection is None:
+            self._connection = AwsConnection(self.params)
+        return self._connection
+
+    def client(self, service):
+        return self.connection.client(service)
+
+    @contextlib.contextmanager
+    def doing(self, action):
+        """Name what is being done, so any SDK failure inside becomes a sentence that says so."""
+        try:
+            yield
+        except CairnError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a CairnError with context
+            message, details = describe_exception(exc, action)
+            raise CairnError(message, **details)
+
+    def fail(self, message, **details):
+        self.module.fail_json(msg=message, changes=self.plan.changes, **details)
+
+    def run(self, converge):
+        """Call `converge()` (returns the result's resource data) and exit with the shared result shape."""
+        try:
+            data = converge() or {}
+        except CairnError as exc:
+            self.fail(exc.message, **exc.details)
+        except Exception as exc:  # noqa: BLE001
+            message, details = describe_exception(exc, "converging " + self.component)
+            self.fail(message, **details)
+        self.module.exit_json(**self.plan.result(diff_mode=self.module._diff, **data))
