@@ -100,3 +100,16 @@ def dict_to_boto3_tag_list(tags, key_name="Key", value_name="Value"):
 def tag_specifications(resource_type, tags):
     """EC2 TagSpecifications so a resource is born tagged (a crash right after create still leaves it findable)."""
     return [{"ResourceType": resource_type, "Tags": dict_to_boto3_tag_list(tags)}]
+
+
+def plan_tag_changes(plan, ownership, resource_type, resource, current, desired):
+    """Record a tag update in `plan`; return (to_set, to_remove) when the caller should write, else None."""
+    current = current or {}
+    to_set, to_remove = ownership.tag_changes(current, desired)
+    if not to_set and not to_remove:
+        return None
+    after = {key: value for key, value in current.items() if key not in to_remove}
+    after.update(to_set)
+    if plan.update(resource_type, resource, {"tags": current}, {"tags": after}):
+        return to_set, to_remove
+    return None

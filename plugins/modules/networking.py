@@ -274,6 +274,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.policy import polic
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
+    plan_tag_changes,
     tag_specifications,
 )
 from ansible_collections.cairn.platform.plugins.module_utils.waits import WaitClock
@@ -622,13 +623,9 @@ class NetworkConverger:
         return self.owner.owns(boto3_tag_list_to_dict(resource.get(key)))
 
     def reconcile_tags(self, resource_type, label, resource_id, current_list, desired):
-        current = boto3_tag_list_to_dict(current_list)
-        to_set, to_remove = self.owner.tag_changes(current, desired)
-        if not to_set and not to_remove:
-            return
-        after = {key: value for key, value in current.items() if key not in to_remove}
-        after.update(to_set)
-        if self.plan.update(resource_type, label, {"tags": current}, {"tags": after}):
+        changes = plan_tag_changes(self.plan, self.owner, resource_type, label, boto3_tag_list_to_dict(current_list), desired)
+        if changes:
+            to_set, to_remove = changes
             with self.cm.doing("tagging {0} {1}".format(resource_type, resource_id)):
                 if to_set:
                     self.ec2.create_tags(Resources=[resource_id], Tags=dict_to_boto3_tag_list(to_set))
@@ -673,6 +670,7 @@ class NetworkConverger:
         for address in self.describe("describe_addresses", "Addresses", "Elastic IPs", Filters=owners):
             tags = boto3_tag_list_to_dict(address.get("Tags"))
             current["addresses"].setdefault(tags.get(AZ_TAG), address)
+        self.read_flow_log_dependencies(current)
         if self.vpc is None:
             return current
         vpc_filter = [{"Name": "vpc-id", "Values": [self.vpc["VpcId"]]}]
@@ -725,7 +723,9 @@ class NetworkConverger:
         return self.result(vpc_id, igw_id, eigw_id, subnets, nats, tables, endpoints, group_id, flow_log)
 
     def preflight(self):
-        """Refuse, before any write, changes AWS cannot make in place."""
+        """Refuse, before any write, changes AWS cannot make in place and resources we do not own."""
+        if self.spec["flow_logs"]["enabled"]:
+            self.check_flow_log_dependencies_owned()
         if self.vpc and self.vpc["CidrBlock"] != self.spec["cidr_block"]:
             raise CairnError(
                 "cidr_block: the stack's VPC {0} has {1}; a VPC's primary CIDR cannot change (asked for {2}). "
@@ -1222,20 +1222,46 @@ class NetworkConverger:
             return group, logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
 
     def read_role(self, name):
+        """(role, delivery policy) or (None, None); ownership is judged by the caller."""
         iam = self.cm.client("iam")
         with self.cm.doing("reading IAM role " + name):
             try:
                 role = iam.get_role(RoleName=name)["Role"]
             except Exception as exc:
                 if error_code(exc) == "NoSuchEntity":
-                    return None
+                    return None, None
                 raise
-        if not self.owner.owns(boto3_tag_list_to_dict(role.get("Tags"))):
+            if not self.owner.owns(boto3_tag_list_to_dict(role.get("Tags"))):
+                return role, None
+            try:
+                policy = iam.get_role_policy(RoleName=name, PolicyName="flow-logs-delivery")["PolicyDocument"]
+            except Exception as exc:
+                if error_code(exc) != "NoSuchEntity":
+                    raise
+                policy = None
+        return role, policy
+
+    def flow_log_group_name(self):
+        return (self.spec.get("flow_logs") or {}).get("log_group_name") or "/cairn/{0}/{1}/vpc-flow-logs".format(
+            self.owner.environment, self.owner.stack)
+
+    def read_flow_log_dependencies(self, current):
+        """The flow-log role and log group live outside the VPC: found by name, judged by tags."""
+        current["log_group"], current["log_group_tags"] = self.read_log_group(self.flow_log_group_name())
+        current["role"], current["role_policy"] = self.read_role(flow_log_role_name(self.owner.stack))
+
+    def check_flow_log_dependencies_owned(self):
+        role = self.current.get("role")
+        if role is not None and not self.owner.owns(boto3_tag_list_to_dict(role.get("Tags"))):
             raise CairnError(
                 "IAM role {0} exists but does not carry the ownership tags of stack {1}; cairn.platform never "
-                "takes over a role it does not own. Rename or tag it by hand to adopt it.".format(name, self.owner.stack)
+                "takes over a role it does not own. Rename or tag it by hand to adopt it.".format(role["RoleName"], self.owner.stack)
             )
-        return role
+        if self.current.get("log_group") is not None and not self.owner.owns(self.current.get("log_group_tags")):
+            raise CairnError(
+                "flow_logs.log_group_name: log group {0} exists but does not carry the ownership tags of stack {1}; "
+                "choose another name or tag it by hand to adopt it.".format(self.flow_log_group_name(), self.owner.stack)
+            )
 
     def ensure_flow_logs(self, vpc_id):
         settings = self.spec["flow_logs"]
@@ -1280,7 +1306,7 @@ class NetworkConverger:
 
     def ensure_log_group(self, name, settings, group_arn):
         logs = self.cm.client("logs")
-        group, tags = self.read_log_group(name)
+        group, tags = self.current["log_group"], self.current["log_group_tags"]
         desired_tags = self.tags_for("vpc-flow-logs")
         desired = {"retention_days": settings["retention_days"], "kms_key_id": settings.get("kms_key_id")}
         if group is None:
@@ -1292,11 +1318,6 @@ class NetworkConverger:
                     logs.create_log_group(**kwargs)
                     logs.put_retention_policy(logGroupName=name, retentionInDays=settings["retention_days"])
             return
-        if not self.owner.owns(tags):
-            raise CairnError(
-                "flow_logs.log_group_name: log group {0} exists but does not carry the ownership tags of stack {1}; "
-                "choose another name or tag it by hand to adopt it.".format(name, self.owner.stack)
-            )
         current = {"retention_days": group.get("retentionInDays"), "kms_key_id": group.get("kmsKeyId")}
         if self.plan.update("log_group", name, current, desired):
             with self.cm.doing("updating log group " + name):
@@ -1307,9 +1328,9 @@ class NetworkConverger:
                         logs.associate_kms_key(logGroupName=name, kmsKeyId=desired["kms_key_id"])
                     else:
                         logs.disassociate_kms_key(logGroupName=name)
-        to_set, to_remove = self.owner.tag_changes(tags, desired_tags)
-        if (to_set or to_remove) and self.plan.update("log_group", name, {"tags": tags}, {"tags": dict(
-                {k: v for k, v in tags.items() if k not in to_remove}, **to_set)}):
+        changes = plan_tag_changes(self.plan, self.owner, "log_group", name, tags, desired_tags)
+        if changes:
+            to_set, to_remove = changes
             with self.cm.doing("tagging log group " + name):
                 if to_set:
                     logs.tag_resource(resourceArn=group_arn, tags=to_set)
@@ -1319,7 +1340,7 @@ class NetworkConverger:
     def ensure_flow_log_role(self, trust, delivery):
         iam = self.cm.client("iam")
         name = flow_log_role_name(self.owner.stack)
-        role = self.read_role(name)
+        role, current = self.current["role"], self.current["role_policy"]
         desired_tags = self.tags_for("vpc-flow-logs")
         if role is None:
             if not self.plan.create("iam_role", name, {"trust_policy": trust, "policy": delivery, "tags": desired_tags}):
@@ -1334,21 +1355,13 @@ class NetworkConverger:
             if self.plan.update("iam_role", name, {"trust_policy": role["AssumeRolePolicyDocument"]}, {"trust_policy": trust}):
                 with self.cm.doing("updating the trust policy of " + name):
                     iam.update_assume_role_policy(RoleName=name, PolicyDocument=to_json(trust))
-        with self.cm.doing("reading the policy of " + name):
-            try:
-                current = iam.get_role_policy(RoleName=name, PolicyName="flow-logs-delivery")["PolicyDocument"]
-            except Exception as exc:
-                if error_code(exc) != "NoSuchEntity":
-                    raise
-                current = None
         if current is None or not policies_equal(current, delivery):
             if self.plan.update("iam_role", name, {"policy": current}, {"policy": delivery}):
                 with self.cm.doing("updating the policy of " + name):
                     iam.put_role_policy(RoleName=name, PolicyName="flow-logs-delivery", PolicyDocument=to_json(delivery))
-        current_tags = boto3_tag_list_to_dict(role.get("Tags"))
-        to_set, to_remove = self.owner.tag_changes(current_tags, desired_tags)
-        if (to_set or to_remove) and self.plan.update("iam_role", name, {"tags": current_tags}, {"tags": dict(
-                {k: v for k, v in current_tags.items() if k not in to_remove}, **to_set)}):
+        changes = plan_tag_changes(self.plan, self.owner, "iam_role", name, boto3_tag_list_to_dict(role.get("Tags")), desired_tags)
+        if changes:
+            to_set, to_remove = changes
             with self.cm.doing("tagging IAM role " + name):
                 if to_set:
                     iam.tag_role(RoleName=name, Tags=dict_to_boto3_tag_list(to_set))
@@ -1468,24 +1481,16 @@ class NetworkConverger:
         return all(e["State"].lower() == "deleted" for e in endpoints)
 
     def remove_flow_log_dependencies(self):
-        """The flow-log role and log group exist outside the VPC: find them by name, delete them if ours."""
-        name = (self.spec.get("flow_logs") or {}).get("log_group_name") or "/cairn/{0}/{1}/vpc-flow-logs".format(
-            self.owner.environment, self.owner.stack)
-        group, tags = self.read_log_group(name)
-        if group is not None and self.owner.owns(tags):
+        name = self.flow_log_group_name()
+        group = self.current.get("log_group")
+        if group is not None and self.owner.owns(self.current.get("log_group_tags")):
             if self.plan.delete("log_group", name, {"retention_days": group.get("retentionInDays")}):
                 with self.cm.doing("deleting log group " + name):
                     self.cm.client("logs").delete_log_group(logGroupName=name)
-        role_name = flow_log_role_name(self.owner.stack)
-        with self.cm.doing("reading IAM role " + role_name):
-            try:
-                role = self.cm.client("iam").get_role(RoleName=role_name)["Role"]
-            except Exception as exc:
-                if error_code(exc) != "NoSuchEntity":
-                    raise
-                role = None
+        role = self.current.get("role")
         if role is None or not self.owner.owns(boto3_tag_list_to_dict(role.get("Tags"))):
             return
+        role_name = role["RoleName"]
         if self.plan.delete("iam_role", role_name, {"arn": role["Arn"]}):
             iam = self.cm.client("iam")
             with self.cm.doing("deleting IAM role " + role_name):
