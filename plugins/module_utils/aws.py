@@ -86,7 +86,8 @@ class AwsConnection:
             )
         self.endpoint_url = params.get("endpoint_url") or None
         self.config = Config(
-            retries={"mode": params.get("retry_mode") or "standard", "max_attempts": params.get("max_attempts") or 10},
+            # total_max_attempts counts the first attempt too, as the option's documentation says.
+            retries={"mode": params.get("retry_mode") or "standard", "total_max_attempts": params.get("max_attempts") or 10},
             user_agent_extra="{0}/{1}".format(COLLECTION_NAME, COLLECTION_VERSION),
         )
         self._clients = {}

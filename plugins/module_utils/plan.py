@@ -47,10 +47,13 @@ class Plan:
             change["note"] = note
         self.changes.append(change)
         key = "{0}/{1}".format(resource_type, resource)
+        # A resource may change in several steps (tags, then attributes): merge them, first "before" wins.
         if before is not None:
-            self._before[key] = copy.deepcopy(before)
+            merged = self._before.setdefault(key, {})
+            for field, value in before.items():
+                merged.setdefault(field, copy.deepcopy(value))
         if after is not None:
-            self._after[key] = copy.deepcopy(after)
+            self._after.setdefault(key, {}).update(copy.deepcopy(after))
         return not self.check_mode
 
     def create(self, resource_type, resource, desired, note=None):

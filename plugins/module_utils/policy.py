@@ -17,6 +17,13 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import Input
 _LIST_KEYS = ("Action", "NotAction", "Resource", "NotResource")
 
 
+def _condition_value(value):
+    # IAM returns condition values as strings: true -> "true", 443 -> "443".
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
 def _as_sorted_list(value):
     values = value if isinstance(value, list) else [value]
     return sorted({json.dumps(item, sort_keys=True) if not isinstance(item, str) else item for item in values})
@@ -37,7 +44,7 @@ def _normalize_statement(statement):
             normalized[key] = _normalize_principal(value)
         elif key == "Condition":
             normalized[key] = {
-                operator: {name: _as_sorted_list([str(v) if not isinstance(v, str) else v for v in (vals if isinstance(vals, list) else [vals])])
+                operator: {name: _as_sorted_list([_condition_value(v) for v in (vals if isinstance(vals, list) else [vals])])
                            for name, vals in sorted(conditions.items())}
                 for operator, conditions in sorted(value.items())
             }

@@ -35,11 +35,14 @@ class WaitClock:
         try:
             client.get_waiter(waiter_name).wait(WaiterConfig={"Delay": delay, "MaxAttempts": attempts}, **kwargs)
         except WaiterError as exc:
-            raise CairnError(
-                "Timed out after {0:.0f} s waiting for {1} (wait_timeout={2}); the resources exist and "
-                "the next run picks them up: {3}".format(time.monotonic() - started, what, self.timeout, exc),
-                waited_for=what,
-            )
+            if "Max attempts exceeded" in str(exc):
+                raise CairnError(
+                    "Timed out after {0:.0f} s waiting for {1} (wait_timeout={2}); the resources exist and "
+                    "the next run picks them up.".format(time.monotonic() - started, what, self.timeout),
+                    waited_for=what,
+                )
+            # A terminal state (a NAT gateway that went to failed, say) is not a timeout.
+            raise CairnError("AWS reported a failure while waiting for {0}: {1}.".format(what, exc), waited_for=what)
         finally:
             self.waited += time.monotonic() - started
 

@@ -68,8 +68,8 @@ options:
       - One IPv4 CIDR per zone for the public subnets, inside O(cidr_block).
       - When any of the three subnet lists is unset, the default layout fills it. For a VPC of
         prefix /p it uses private /p+4 blocks 0, 1, 2...; public /p+8 blocks 128, 129...;
-        database /p+8 blocks 144, 145... (for 10.40.0.0/16: private 10.40.0.0/20,
-        public 10.40.128.0/24, database 10.40.144.0/24).
+        database /p+8 blocks 144, 145... For 10.40.0.0/16 the first zone gets private
+        10.40.0.0/20, public 10.40.128.0/24 and database 10.40.144.0/24.
       - Subnet CIDRs cannot change in place; the module refuses before any write.
     type: list
     elements: str
@@ -265,6 +265,7 @@ waited_seconds: {description: Seconds spent waiting on AWS in this run., returne
 import hashlib
 import ipaddress
 import re
+import uuid
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
@@ -508,6 +509,12 @@ def build_spec(params):
         if service.split(".")[-1] not in ("s3", "dynamodb"):
             raise InputError("gateway_endpoints: AWS offers gateway endpoints only for s3 and dynamodb; got {0!r}.".format(service))
     check_endpoint_names("interface_endpoints", params["interface_endpoints"])
+    both = sorted(set(params["gateway_endpoints"]) & set(params["interface_endpoints"]))
+    if both:
+        raise InputError(
+            "interface_endpoints: {0} is also in gateway_endpoints; list it in one of them (the gateway endpoint "
+            "serves the VPC at no cost, the interface endpoint is for access from outside it).".format(", ".join(both))
+        )
     spec["gateway_endpoints"] = list(params["gateway_endpoints"])
     spec["interface_endpoints"] = list(params["interface_endpoints"])
     flow_logs = dict(params.get("flow_logs") or {})
@@ -524,7 +531,11 @@ def build_spec(params):
 
 
 def client_token(*parts):
-    """A deterministic idempotency token: a retried or rerun create returns the same resource."""
+    """An idempotency token for one create of one run (the SDK's retries of it reuse the token).
+
+    Across runs, resources are found by the tags they are born with; a token reused across runs
+    could name a resource deleted since, so every run seeds its tokens afresh.
+    """
     return "cairn-" + hashlib.sha256("/".join(str(part) for part in parts).encode()).hexdigest()[:40]
 
 
@@ -614,6 +625,10 @@ class NetworkConverger:
         self.vpc = None
         self.owner_id = None
         self.current = {}
+        self.run_nonce = uuid.uuid4().hex
+
+    def token(self, *parts):
+        return client_token(self.run_nonce, *parts)
 
     # ---- helpers -------------------------------------------------------------------------
     def tags_for(self, suffix, **identity):
@@ -646,7 +661,7 @@ class NetworkConverger:
         return choose_zones(self.region, self.spec["az_count"], self.spec.get("availability_zones"), available)
 
     def find_vpc(self):
-        vpcs = self.describe("describe_vpcs", "Vpcs", "the stack's VPC", Filters=self.owner.filters())
+        vpcs = [v for v in self.describe("describe_vpcs", "Vpcs", "the stack's VPC", Filters=self.owner.filters()) if self.owned(v)]
         if len(vpcs) > 1:
             raise CairnError(
                 "Found {0} VPCs tagged for stack {1} of environment {2} ({3}); remove the ownership tags from "
@@ -662,14 +677,17 @@ class NetworkConverger:
         current = {"subnets": {}, "nats": {}, "addresses": {}, "route_tables": {}, "endpoints": {},
                    "security_group": None, "flow_log": None, "igw": None, "eigw": None}
         # Gateways and addresses are found by tags, so a detached leftover of an interrupted run is reused.
-        igws = [g for g in self.describe("describe_internet_gateways", "InternetGateways", "internet gateways", Filters=owners)]
+        # The tag filters narrow the answer; owned() decides (never trust a filter alone with deletes).
+        igws = [g for g in self.describe("describe_internet_gateways", "InternetGateways", "internet gateways", Filters=owners)
+                if self.owned(g)]
         current["igw"] = igws[0] if igws else None
-        eigws = self.describe("describe_egress_only_internet_gateways", "EgressOnlyInternetGateways",
-                              "egress-only internet gateways", Filters=owners)
+        eigws = [g for g in self.describe("describe_egress_only_internet_gateways", "EgressOnlyInternetGateways",
+                                          "egress-only internet gateways", Filters=owners) if self.owned(g)]
         current["eigw"] = eigws[0] if eigws else None
         for address in self.describe("describe_addresses", "Addresses", "Elastic IPs", Filters=owners):
             tags = boto3_tag_list_to_dict(address.get("Tags"))
-            current["addresses"].setdefault(tags.get(AZ_TAG), address)
+            if self.owner.owns(tags):
+                current["addresses"].setdefault(tags.get(AZ_TAG), address)
         self.read_flow_log_dependencies(current)
         if self.vpc is None:
             return current
@@ -690,7 +708,8 @@ class NetworkConverger:
             tags = boto3_tag_list_to_dict(endpoint.get("Tags"))
             if self.owner.owns(tags) and endpoint["State"].lower() in LIVE_ENDPOINT_STATES:
                 current["endpoints"][tags.get(ENDPOINT_TAG)] = endpoint
-        groups = self.describe("describe_security_groups", "SecurityGroups", "security groups", Filters=vpc_filter + owners)
+        groups = [g for g in self.describe("describe_security_groups", "SecurityGroups", "security groups",
+                                           Filters=vpc_filter + owners) if self.owned(g)]
         current["security_group"] = groups[0] if groups else None
         for flow_log in self.describe("describe_flow_logs", "FlowLogs", "flow logs",
                                       Filters=[{"Name": "resource-id", "Values": [self.vpc["VpcId"]]}]):
@@ -743,19 +762,24 @@ class NetworkConverger:
         missing = [svc for svc in self.spec["interface_endpoints"] if svc not in self.current["endpoints"]]
         if missing:
             names = [endpoint_service_name(self.region, svc) for svc in missing]
-            with self.cm.doing("checking the interface endpoint services exist"):
-                known = set()
-                try:
-                    response = self.ec2.describe_vpc_endpoint_services(ServiceNames=names)
-                    known = set(response.get("ServiceNames", []))
-                except Exception as exc:  # AWS answers InvalidServiceName for an unknown name
-                    if error_code(exc) != "InvalidServiceName":
-                        raise
+            known = self.known_endpoint_services(names)
             unknown = [svc for svc, name in zip(missing, names) if name not in known]
             if unknown:
                 raise CairnError(
                     "interface_endpoints: {0} has no endpoint service {1}.".format(self.region, ", ".join(unknown))
                 )
+
+    def known_endpoint_services(self, names):
+        """The names the region offers. AWS refuses the whole call for one unknown name, so then ask one by one."""
+        with self.cm.doing("checking the interface endpoint services exist"):
+            try:
+                return set(self.ec2.describe_vpc_endpoint_services(ServiceNames=names).get("ServiceNames", []))
+            except Exception as exc:
+                if error_code(exc) != "InvalidServiceName":
+                    raise
+        if len(names) == 1:
+            return set()
+        return set().union(*(self.known_endpoint_services([name]) for name in names))
 
     def desired_subnet_cidr(self, tier, zone):
         if zone not in self.zones:
@@ -783,8 +807,6 @@ class NetworkConverger:
                 self.clock.waiter(self.ec2, "vpc_available", "VPC " + vpc_id, delay=2, VpcIds=[vpc_id])
                 if self.spec["ipv6"]:
                     self.clock.poll(self.refresh_vpc_ipv6, "the IPv6 block of " + vpc_id, delay=2)
-                else:
-                    self.vpc = self.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
             self.owner_id = self.vpc.get("OwnerId")
             return vpc_id
         vpc_id = self.vpc["VpcId"]
@@ -848,7 +870,7 @@ class NetworkConverger:
                 return UNKNOWN
             with self.cm.doing("creating the egress-only internet gateway"):
                 eigw = self.ec2.create_egress_only_internet_gateway(
-                    VpcId=vpc_id, ClientToken=client_token(vpc_id, "eigw"),
+                    VpcId=vpc_id, ClientToken=self.token(vpc_id, "eigw"),
                     TagSpecifications=tag_specifications("egress-only-internet-gateway", desired_tags),
                 )["EgressOnlyInternetGateway"]
             return eigw["EgressOnlyInternetGatewayId"]
@@ -964,16 +986,10 @@ class NetworkConverger:
         return nats
 
     def create_nat_gateway(self, label, subnet_id, allocation_id, tags):
-        token = client_token(subnet_id, allocation_id, "nat")
         with self.cm.doing("creating NAT gateway " + label):
-            nat = self.ec2.create_nat_gateway(SubnetId=subnet_id, AllocationId=allocation_id, ConnectivityType="public",
-                                              ClientToken=token, TagSpecifications=tag_specifications("natgateway", tags))["NatGateway"]
-            if nat.get("State") in ("deleting", "deleted", "failed"):
-                # The token matched an earlier NAT gateway that is gone: ask for a fresh one.
-                nat = self.ec2.create_nat_gateway(SubnetId=subnet_id, AllocationId=allocation_id, ConnectivityType="public",
-                                                  ClientToken=client_token(token, nat["NatGatewayId"]),
-                                                  TagSpecifications=tag_specifications("natgateway", tags))["NatGateway"]
-        return nat
+            return self.ec2.create_nat_gateway(SubnetId=subnet_id, AllocationId=allocation_id, ConnectivityType="public",
+                                               ClientToken=self.token(subnet_id, allocation_id, "nat"),
+                                               TagSpecifications=tag_specifications("natgateway", tags))["NatGateway"]
 
     def desired_route_tables(self, subnets, igw_id, eigw_id, nats):
         """{role: (routes {destination: target}, [subnet ids])}."""
@@ -1011,7 +1027,7 @@ class NetworkConverger:
                 if self.plan.create("route_table", label, {"routes": routes, "subnet_ids": subnet_ids, "tags": desired_tags}):
                     with self.cm.doing("creating route table " + label):
                         table_id = self.ec2.create_route_table(
-                            VpcId=vpc_id, ClientToken=client_token(vpc_id, "rt", role),
+                            VpcId=vpc_id, ClientToken=self.token(vpc_id, "rt", role),
                             TagSpecifications=tag_specifications("route-table", desired_tags),
                         )["RouteTable"]["RouteTableId"]
                         for destination, target in sorted(routes.items()):
@@ -1066,7 +1082,7 @@ class NetworkConverger:
                     with self.cm.doing("creating gateway endpoint " + label):
                         result[service] = self.ec2.create_vpc_endpoint(
                             VpcEndpointType="Gateway", VpcId=vpc_id, ServiceName=endpoint_service_name(self.region, service),
-                            RouteTableIds=table_ids, ClientToken=client_token(vpc_id, "vpce", service),
+                            RouteTableIds=table_ids, ClientToken=self.token(vpc_id, "vpce", service),
                             TagSpecifications=tag_specifications("vpc-endpoint", desired_tags),
                         )["VpcEndpoint"]["VpcEndpointId"]
                 continue
@@ -1153,7 +1169,7 @@ class NetworkConverger:
                         result[service] = self.ec2.create_vpc_endpoint(
                             VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=endpoint_service_name(self.region, service),
                             SubnetIds=subnet_ids, SecurityGroupIds=[group_id], PrivateDnsEnabled=True,
-                            ClientToken=client_token(vpc_id, "vpce", service),
+                            ClientToken=self.token(vpc_id, "vpce", service),
                             TagSpecifications=tag_specifications("vpc-endpoint", desired_tags),
                         )["VpcEndpoint"]["VpcEndpointId"]
                 continue
@@ -1295,7 +1311,7 @@ class NetworkConverger:
                     ResourceIds=[vpc_id], ResourceType="VPC", TrafficType=settings["traffic_type"],
                     LogDestinationType="cloud-watch-logs", LogGroupName=name, DeliverLogsPermissionArn=role_arn,
                     MaxAggregationInterval=settings["max_aggregation_interval"],
-                    ClientToken=client_token(vpc_id, "flow-log", to_json(desired)),
+                    ClientToken=self.token(vpc_id, "flow-log", to_json(desired)),
                     TagSpecifications=tag_specifications("vpc-flow-log", desired_tags),
                 )
                 if response.get("Unsuccessful"):

@@ -282,3 +282,18 @@ def test_a_role_of_the_same_name_not_owned_is_refused(aws_env):
     with pytest.raises(ModuleFailed) as failure:
         run_module("networking", dict(BASE, nat_gateway_mode="none"))
     assert "does not carry the ownership tags" in failure.value.result["msg"]
+
+
+def test_two_stacks_in_one_region_never_touch_each_other(converged, aws_env):
+    # The emulator ignores tag filters on DescribeEgressOnlyInternetGateways: the module must judge
+    # ownership by the tags it reads back, never by the filter alone.
+    other = dict(BASE, stack="other-us-east-1", cidr_block="10.70.0.0/16", ipv6=False, nat_gateway_mode="single")
+    created = run_module("networking", other)
+    assert not [c for c in created["changes"] if c["resource_type"] == "egress_only_internet_gateway"]
+    run_module("networking", dict(other, state="absent"))
+    client = ec2()
+    eigws = client.describe_egress_only_internet_gateways(Filters=OWNERSHIP_FILTERS)["EgressOnlyInternetGateways"]
+    assert [g["EgressOnlyInternetGatewayId"] for g in eigws] == [converged["egress_only_internet_gateway_id"]]
+    with aws_env.recording() as calls:
+        again = run_module("networking", BASE)
+    assert again["changes"] == [] and mutating_calls(calls) == []
