@@ -29,6 +29,7 @@ class CairnModule:
         self.check_mode = self.module.check_mode
         self.plan = Plan(check_mode=self.check_mode)
         self._connection = None
+        self._account_id = None
 
     def ownership(self):
         return Ownership(
@@ -47,6 +48,20 @@ class CairnModule:
 
     def client(self, service):
         return self.connection.client(service)
+
+    def remember_account_id(self, account_id):
+        """Seed the account id from a describe answer (an OwnerId), saving an STS call."""
+        if account_id and self._account_id is None:
+            self._account_id = account_id
+
+    def account_id(self):
+        if self._account_id is None:
+            with self.doing("reading the account id"):
+                self._account_id = self.client("sts").get_caller_identity()["Account"]
+        return self._account_id
+
+    def partition(self):
+        return self.connection.session.get_partition_for_region(self.connection.region)
 
     @contextlib.contextmanager
     def doing(self, action):

@@ -269,9 +269,10 @@ import uuid
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
+from ansible_collections.cairn.platform.plugins.module_utils.iam import IamRoleConverger
+from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
-from ansible_collections.cairn.platform.plugins.module_utils.policy import policies_equal, to_json
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
@@ -623,9 +624,10 @@ class NetworkConverger:
         self.clock = WaitClock(spec["wait_timeout"])
         self.check_mode = cm.check_mode
         self.vpc = None
-        self.owner_id = None
         self.current = {}
         self.run_nonce = uuid.uuid4().hex
+        self.log_groups = LogGroupConverger(cm, self.owner, self.plan)
+        self.roles = IamRoleConverger(cm, self.owner, self.plan)
 
     def token(self, *parts):
         return client_token(self.run_nonce, *parts)
@@ -688,7 +690,7 @@ class NetworkConverger:
             tags = boto3_tag_list_to_dict(address.get("Tags"))
             if self.owner.owns(tags):
                 current["addresses"].setdefault(tags.get(AZ_TAG), address)
-        self.read_flow_log_dependencies(current)
+        self.read_flow_log_dependencies()
         if self.vpc is None:
             return current
         vpc_filter = [{"Name": "vpc-id", "Values": [self.vpc["VpcId"]]}]
@@ -744,7 +746,8 @@ class NetworkConverger:
     def preflight(self):
         """Refuse, before any write, changes AWS cannot make in place and resources we do not own."""
         if self.spec["flow_logs"]["enabled"]:
-            self.check_flow_log_dependencies_owned()
+            self.log_groups.check_owned(self.flow_log_group_name(), field="flow_logs.log_group_name")
+            self.roles.check_owned(flow_log_role_name(self.owner.stack))
         if self.vpc and self.vpc["CidrBlock"] != self.spec["cidr_block"]:
             raise CairnError(
                 "cidr_block: the stack's VPC {0} has {1}; a VPC's primary CIDR cannot change (asked for {2}). "
@@ -791,7 +794,6 @@ class NetworkConverger:
         if self.vpc is None:
             desired = {"cidr_block": self.spec["cidr_block"], "ipv6": self.spec["ipv6"], "tags": desired_tags}
             if not self.plan.create("vpc", self.name, desired):
-                self.owner_id = None
                 return UNKNOWN
             with self.cm.doing("creating the VPC"):
                 response = self.ec2.create_vpc(
@@ -807,10 +809,10 @@ class NetworkConverger:
                 self.clock.waiter(self.ec2, "vpc_available", "VPC " + vpc_id, delay=2, VpcIds=[vpc_id])
                 if self.spec["ipv6"]:
                     self.clock.poll(self.refresh_vpc_ipv6, "the IPv6 block of " + vpc_id, delay=2)
-            self.owner_id = self.vpc.get("OwnerId")
+            self.cm.remember_account_id(self.vpc.get("OwnerId"))
             return vpc_id
         vpc_id = self.vpc["VpcId"]
-        self.owner_id = self.vpc.get("OwnerId")
+        self.cm.remember_account_id(self.vpc.get("OwnerId"))
         self.reconcile_tags("vpc", self.name, vpc_id, self.vpc.get("Tags"), desired_tags)
         for attribute in ("enableDnsSupport", "enableDnsHostnames"):
             if self.current.get(attribute) is not True and self.plan.update("vpc", self.name, {attribute: self.current.get(attribute)}, {attribute: True}):
@@ -1195,14 +1197,8 @@ class NetworkConverger:
         return result
 
     # ---- flow logs -----------------------------------------------------------------------
-    def account_and_partition(self):
-        if not self.owner_id:
-            with self.cm.doing("reading the account id"):
-                self.owner_id = self.cm.client("sts").get_caller_identity()["Account"]
-        return self.owner_id, self.cm.connection.session.get_partition_for_region(self.region)
-
     def flow_log_policies(self, log_group_name):
-        account, partition = self.account_and_partition()
+        account, partition = self.cm.account_id(), self.cm.partition()
         trust = {
             "Version": "2012-10-17",
             "Statement": [{
@@ -1215,7 +1211,7 @@ class NetworkConverger:
                 },
             }],
         }
-        group_arn = "arn:{0}:logs:{1}:{2}:log-group:{3}".format(partition, self.region, account, log_group_name)
+        group_arn = self.log_groups.arn(log_group_name)
         delivery = {
             "Version": "2012-10-17",
             "Statement": [{
@@ -1225,68 +1221,29 @@ class NetworkConverger:
                 "Resource": [group_arn, group_arn + ":*"],
             }],
         }
-        return trust, delivery, group_arn
-
-    def read_log_group(self, name):
-        logs = self.cm.client("logs")
-        with self.cm.doing("reading log group " + name):
-            groups = [g for g in paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name) if g["logGroupName"] == name]
-            if not groups:
-                return None, None
-            group = groups[0]
-            arn = group.get("logGroupArn") or group["arn"].rstrip("*").rstrip(":")
-            return group, logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
-
-    def read_role(self, name):
-        """(role, delivery policy) or (None, None); ownership is judged by the caller."""
-        iam = self.cm.client("iam")
-        with self.cm.doing("reading IAM role " + name):
-            try:
-                role = iam.get_role(RoleName=name)["Role"]
-            except Exception as exc:
-                if error_code(exc) == "NoSuchEntity":
-                    return None, None
-                raise
-            if not self.owner.owns(boto3_tag_list_to_dict(role.get("Tags"))):
-                return role, None
-            try:
-                policy = iam.get_role_policy(RoleName=name, PolicyName="flow-logs-delivery")["PolicyDocument"]
-            except Exception as exc:
-                if error_code(exc) != "NoSuchEntity":
-                    raise
-                policy = None
-        return role, policy
+        return trust, delivery
 
     def flow_log_group_name(self):
         return (self.spec.get("flow_logs") or {}).get("log_group_name") or "/cairn/{0}/{1}/vpc-flow-logs".format(
             self.owner.environment, self.owner.stack)
 
-    def read_flow_log_dependencies(self, current):
+    def read_flow_log_dependencies(self):
         """The flow-log role and log group live outside the VPC: found by name, judged by tags."""
-        current["log_group"], current["log_group_tags"] = self.read_log_group(self.flow_log_group_name())
-        current["role"], current["role_policy"] = self.read_role(flow_log_role_name(self.owner.stack))
-
-    def check_flow_log_dependencies_owned(self):
-        role = self.current.get("role")
-        if role is not None and not self.owner.owns(boto3_tag_list_to_dict(role.get("Tags"))):
-            raise CairnError(
-                "IAM role {0} exists but does not carry the ownership tags of stack {1}; cairn.platform never "
-                "takes over a role it does not own. Rename or tag it by hand to adopt it.".format(role["RoleName"], self.owner.stack)
-            )
-        if self.current.get("log_group") is not None and not self.owner.owns(self.current.get("log_group_tags")):
-            raise CairnError(
-                "flow_logs.log_group_name: log group {0} exists but does not carry the ownership tags of stack {1}; "
-                "choose another name or tag it by hand to adopt it.".format(self.flow_log_group_name(), self.owner.stack)
-            )
+        self.log_groups.read(self.flow_log_group_name())
+        self.roles.read(flow_log_role_name(self.owner.stack))
 
     def ensure_flow_logs(self, vpc_id):
         settings = self.spec["flow_logs"]
         if not settings["enabled"]:
             return None  # removed in prune()
         name = settings["log_group_name"]
-        trust, delivery, group_arn = self.flow_log_policies(name)
-        self.ensure_log_group(name, settings, group_arn)
-        role_arn = self.ensure_flow_log_role(trust, delivery)
+        trust, delivery = self.flow_log_policies(name)
+        self.log_groups.ensure(name, settings["retention_days"], settings.get("kms_key_id"),
+                               tags=self.tags_for("vpc-flow-logs"), field="flow_logs.log_group_name")
+        role_arn = self.roles.ensure(
+            flow_log_role_name(self.owner.stack), trust, inline_policies={"flow-logs-delivery": delivery},
+            description="Delivers VPC flow logs of {0} to CloudWatch Logs".format(self.owner.stack),
+            tags=self.tags_for("vpc-flow-logs"))
         desired = {"traffic_type": settings["traffic_type"], "log_group_name": name, "role_arn": role_arn,
                    "max_aggregation_interval": settings["max_aggregation_interval"], "destination_type": "cloud-watch-logs"}
         label = self.name + "-flow-log"
@@ -1311,7 +1268,7 @@ class NetworkConverger:
                     ResourceIds=[vpc_id], ResourceType="VPC", TrafficType=settings["traffic_type"],
                     LogDestinationType="cloud-watch-logs", LogGroupName=name, DeliverLogsPermissionArn=role_arn,
                     MaxAggregationInterval=settings["max_aggregation_interval"],
-                    ClientToken=self.token(vpc_id, "flow-log", to_json(desired)),
+                    ClientToken=self.token(vpc_id, "flow-log"),
                     TagSpecifications=tag_specifications("vpc-flow-log", desired_tags),
                 )
                 if response.get("Unsuccessful"):
@@ -1319,71 +1276,6 @@ class NetworkConverger:
                     raise CairnError("AWS did not create the flow log: {0}: {1}.".format(error.get("Code"), error.get("Message")))
                 flow_log_id = response["FlowLogIds"][0]
         return dict(desired, id=flow_log_id, retention_days=settings["retention_days"])
-
-    def ensure_log_group(self, name, settings, group_arn):
-        logs = self.cm.client("logs")
-        group, tags = self.current["log_group"], self.current["log_group_tags"]
-        desired_tags = self.tags_for("vpc-flow-logs")
-        desired = {"retention_days": settings["retention_days"], "kms_key_id": settings.get("kms_key_id")}
-        if group is None:
-            if self.plan.create("log_group", name, dict(desired, tags=desired_tags)):
-                with self.cm.doing("creating log group " + name):
-                    kwargs = {"logGroupName": name, "tags": desired_tags}
-                    if settings.get("kms_key_id"):
-                        kwargs["kmsKeyId"] = settings["kms_key_id"]
-                    logs.create_log_group(**kwargs)
-                    logs.put_retention_policy(logGroupName=name, retentionInDays=settings["retention_days"])
-            return
-        current = {"retention_days": group.get("retentionInDays"), "kms_key_id": group.get("kmsKeyId")}
-        if self.plan.update("log_group", name, current, desired):
-            with self.cm.doing("updating log group " + name):
-                if current["retention_days"] != desired["retention_days"]:
-                    logs.put_retention_policy(logGroupName=name, retentionInDays=desired["retention_days"])
-                if current["kms_key_id"] != desired["kms_key_id"]:
-                    if desired["kms_key_id"]:
-                        logs.associate_kms_key(logGroupName=name, kmsKeyId=desired["kms_key_id"])
-                    else:
-                        logs.disassociate_kms_key(logGroupName=name)
-        changes = plan_tag_changes(self.plan, self.owner, "log_group", name, tags, desired_tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging log group " + name):
-                if to_set:
-                    logs.tag_resource(resourceArn=group_arn, tags=to_set)
-                if to_remove:
-                    logs.untag_resource(resourceArn=group_arn, tagKeys=to_remove)
-
-    def ensure_flow_log_role(self, trust, delivery):
-        iam = self.cm.client("iam")
-        name = flow_log_role_name(self.owner.stack)
-        role, current = self.current["role"], self.current["role_policy"]
-        desired_tags = self.tags_for("vpc-flow-logs")
-        if role is None:
-            if not self.plan.create("iam_role", name, {"trust_policy": trust, "policy": delivery, "tags": desired_tags}):
-                return UNKNOWN
-            with self.cm.doing("creating IAM role " + name):
-                role = iam.create_role(RoleName=name, Path="/cairn/", AssumeRolePolicyDocument=to_json(trust),
-                                       Description="Delivers VPC flow logs of {0} to CloudWatch Logs".format(self.owner.stack),
-                                       Tags=dict_to_boto3_tag_list(desired_tags))["Role"]
-                iam.put_role_policy(RoleName=name, PolicyName="flow-logs-delivery", PolicyDocument=to_json(delivery))
-            return role["Arn"]
-        if not policies_equal(role["AssumeRolePolicyDocument"], trust):
-            if self.plan.update("iam_role", name, {"trust_policy": role["AssumeRolePolicyDocument"]}, {"trust_policy": trust}):
-                with self.cm.doing("updating the trust policy of " + name):
-                    iam.update_assume_role_policy(RoleName=name, PolicyDocument=to_json(trust))
-        if current is None or not policies_equal(current, delivery):
-            if self.plan.update("iam_role", name, {"policy": current}, {"policy": delivery}):
-                with self.cm.doing("updating the policy of " + name):
-                    iam.put_role_policy(RoleName=name, PolicyName="flow-logs-delivery", PolicyDocument=to_json(delivery))
-        changes = plan_tag_changes(self.plan, self.owner, "iam_role", name, boto3_tag_list_to_dict(role.get("Tags")), desired_tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging IAM role " + name):
-                if to_set:
-                    iam.tag_role(RoleName=name, Tags=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    iam.untag_role(RoleName=name, TagKeys=to_remove)
-        return role["Arn"]
 
     # ---- removal (surplus on present; everything on absent), in dependency order ---------------
     def prune(self, keep_subnets=None, keep_tables=None, keep_nats=None, keep_endpoints=None, keep_group=None):
@@ -1497,24 +1389,8 @@ class NetworkConverger:
         return all(e["State"].lower() == "deleted" for e in endpoints)
 
     def remove_flow_log_dependencies(self):
-        name = self.flow_log_group_name()
-        group = self.current.get("log_group")
-        if group is not None and self.owner.owns(self.current.get("log_group_tags")):
-            if self.plan.delete("log_group", name, {"retention_days": group.get("retentionInDays")}):
-                with self.cm.doing("deleting log group " + name):
-                    self.cm.client("logs").delete_log_group(logGroupName=name)
-        role = self.current.get("role")
-        if role is None or not self.owner.owns(boto3_tag_list_to_dict(role.get("Tags"))):
-            return
-        role_name = role["RoleName"]
-        if self.plan.delete("iam_role", role_name, {"arn": role["Arn"]}):
-            iam = self.cm.client("iam")
-            with self.cm.doing("deleting IAM role " + role_name):
-                for policy_name in iam.list_role_policies(RoleName=role_name).get("PolicyNames", []):
-                    iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name)
-                for attached in iam.list_attached_role_policies(RoleName=role_name).get("AttachedPolicies", []):
-                    iam.detach_role_policy(RoleName=role_name, PolicyArn=attached["PolicyArn"])
-                iam.delete_role(RoleName=role_name)
+        self.log_groups.delete(self.flow_log_group_name())
+        self.roles.delete(flow_log_role_name(self.owner.stack))
 
     def absent(self):
         self.zones = []
@@ -1542,7 +1418,7 @@ class NetworkConverger:
         return {
             "vpc": {"id": vpc_id, "cidr_block": self.spec["cidr_block"],
                     "ipv6_cidr_block": self.vpc_ipv6_cidr() if self.vpc else (UNKNOWN if self.spec["ipv6"] else None),
-                    "owner_id": self.owner_id},
+                    "owner_id": self.vpc.get("OwnerId") if self.vpc else None},
             "availability_zones": self.zones,
             "subnets": subnets,
             "public_subnet_ids": [s["id"] for s in subnets["public"]],

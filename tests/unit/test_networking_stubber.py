@@ -14,9 +14,11 @@ from ansible.module_utils.testing import patch_module_args
 from botocore.stub import Stubber
 
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError
+from ansible_collections.cairn.platform.plugins.module_utils.iam import RoleState
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.tags import tag_specifications
 from ansible_collections.cairn.platform.plugins.modules.networking import (
+    flow_log_role_name,
     ARGUMENT_SPEC,
     COMPONENT,
     NetworkConverger,
@@ -133,6 +135,9 @@ def prepare_preflight(converger):
     converger.vpc = None
     converger.current = {"subnets": {}, "nats": {}, "addresses": {}, "route_tables": {}, "endpoints": {},
                          "security_group": None, "flow_log": None, "igw": None, "eigw": None}
+    # The flow-log log group and role were read as absent (the readers remember what they read).
+    converger.log_groups._read[converger.flow_log_group_name()] = (None, {})
+    converger.roles._read[flow_log_role_name("prod-us-east-1")] = RoleState()
 
 
 def test_unknown_interface_endpoint_service_is_refused_naming_interface_endpoints():
