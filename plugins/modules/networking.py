@@ -24,7 +24,7 @@ description:
   - VPC flow logs to a CloudWatch Logs group with a retention, and the IAM role they deliver with.
   - O(state=absent) deletes only what carries this stack's ownership tags, in dependency order.
 author:
-  - cairn platform team
+  - cairn platform team (@cairn-platform)
 extends_documentation_fragment:
   - cairn.platform.connection
   - cairn.platform.ownership
@@ -221,14 +221,14 @@ vpc:
   contains:
     id: {description: VPC id (C(known after apply) in check mode before creation)., type: str, returned: always}
     cidr_block: {description: IPv4 CIDR., type: str, returned: always}
-    ipv6_cidr_block: {description: Amazon-provided IPv6 CIDR, or null., type: str, returned: always}
+    ipv6_cidr_block: {description: Amazon-provided IPv6 CIDR (null without IPv6)., type: str, returned: always}
     owner_id: {description: Account id., type: str, returned: always}
 subnets:
   description: Subnets by tier, in zone order.
   returned: when state=present
   type: dict
   contains:
-    public: {description: Public subnets (id, cidr_block, ipv6_cidr_block, availability_zone)., type: list, elements: dict, returned: always}
+    public: {description: "Public subnets, each with id, cidr_block, ipv6_cidr_block and availability_zone.", type: list, elements: dict, returned: always}
     private: {description: Private subnets., type: list, elements: dict, returned: always}
     database: {description: Database subnets., type: list, elements: dict, returned: always}
 public_subnet_ids: {description: Ids of the public subnets in zone order., returned: when state=present, type: list, elements: str}
@@ -236,7 +236,7 @@ private_subnet_ids: {description: Ids of the private subnets in zone order., ret
 database_subnet_ids: {description: Ids of the database subnets in zone order., returned: when state=present, type: list, elements: str}
 availability_zones: {description: The zones in use., returned: when state=present, type: list, elements: str}
 internet_gateway_id: {description: The internet gateway., returned: when state=present, type: str}
-egress_only_internet_gateway_id: {description: The egress-only internet gateway (IPv6), or null., returned: when state=present, type: str}
+egress_only_internet_gateway_id: {description: The egress-only internet gateway (null without IPv6)., returned: when state=present, type: str}
 nat_gateways:
   description: NAT gateways with their Elastic IPs.
   returned: when state=present

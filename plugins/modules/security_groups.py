@@ -22,7 +22,7 @@ description:
   - A least-privilege guard refuses, before any API call, ingress from C(0.0.0.0/0) or C(::/0) on
     anything but TCP or UDP ports 80 and 443 and the ports listed in O(allow_public_ingress_ports).
 author:
-  - cairn platform team
+  - cairn platform team (@cairn-platform)
 extends_documentation_fragment:
   - cairn.platform.connection
   - cairn.platform.ownership
@@ -79,8 +79,7 @@ options:
             type: int
           icmp_code:
             description:
-              - For V(icmp) and V(icmpv6), the ICMP code (needs O(groups[].ingress[].icmp_type)).
-                Unset means every code.
+              - For V(icmp) and V(icmpv6), the ICMP code; needs an ICMP type. Unset means every code.
             type: int
           cidr_ipv4:
             description: An IPv4 network, for example V(10.40.0.0/16).
@@ -639,7 +638,7 @@ class SecurityGroupConverger:
                 )
             self.ids[desired["name"]] = response["GroupId"]
             self.labels[response["GroupId"]] = desired["name"]
-        if created is not None and not self.check_mode and missing:
+        if missing and not self.check_mode:
             new_ids = [self.ids[desired["name"]] for desired in missing]
             # Read back what AWS made: the default egress rule to reconcile away, the ARN.
             for group in self.describe("the new security groups", GroupIds=new_ids):
@@ -681,16 +680,14 @@ class SecurityGroupConverger:
                 work[direction] = (add, remove, redescribe)
         if not work:
             return
+        # A group created in this run was planned with its rules already.
         if record:
             before = self.current_texts(group)
             after = {direction: self.texts(self.resolve(desired[direction])) for direction in DIRECTIONS}
             if not self.plan.update("security_group", label, before, after):
                 return
-        elif self.check_mode:
-            return
         with self.cm.doing("reconciling the rules of security group {0} ({1})".format(label, group_id)):
             for direction, (add, remove, redescribe) in sorted(work.items()):
-                suffix = direction.capitalize()
                 # Add before removing, so a changed rule never leaves a moment with neither.
                 if add:
                     getattr(self.ec2, "authorize_security_group_" + direction)(GroupId=group_id, IpPermissions=to_permissions(add))
@@ -699,7 +696,6 @@ class SecurityGroupConverger:
                         GroupId=group_id, IpPermissions=to_permissions(redescribe))
                 if remove:
                     getattr(self.ec2, "revoke_security_group_" + direction)(GroupId=group_id, IpPermissions=to_permissions(remove))
-                del suffix
 
     # ---- removal ------------------------------------------------------------------------------
     def delete_groups(self, doomed):
@@ -721,21 +717,21 @@ class SecurityGroupConverger:
             self.delete_group(group)
 
     def delete_group(self, group):
-        try:
-            self.ec2.delete_security_group(GroupId=group["GroupId"])
-        except Exception as exc:
-            if error_code(exc) != "DependencyViolation":
-                with self.cm.doing("deleting security group {0} ({1})".format(group["GroupName"], group["GroupId"])):
+        with self.cm.doing("deleting security group {0} ({1})".format(group["GroupName"], group["GroupId"])):
+            try:
+                self.ec2.delete_security_group(GroupId=group["GroupId"])
+            except Exception as exc:
+                if error_code(exc) != "DependencyViolation":
                     raise
-            raise CairnError(
-                "AWS refused to delete security group {0} ({1}): DependencyViolation: {2}. Something outside the "
-                "stack started using it after the module checked (a network interface, or a rule of a group in "
-                "this or a peered VPC); its rules are already removed. Find the users with `aws ec2 "
-                "describe-network-interfaces --filters Name=group-id,Values={1}` and `aws ec2 "
-                "describe-security-group-references --group-id {1}`, then rerun.".format(
-                    group["GroupName"], group["GroupId"], exc.response.get("Error", {}).get("Message", "").rstrip(".")),
-                error_code="DependencyViolation", group_id=group["GroupId"],
-            )
+                raise CairnError(
+                    "AWS refused to delete security group {0} ({1}): DependencyViolation: {2}. Something outside the "
+                    "stack started using it after the module checked (a network interface, or a rule of a group in "
+                    "this or a peered VPC); its rules are already removed. Find the users with `aws ec2 "
+                    "describe-network-interfaces --filters Name=group-id,Values={1}` and `aws ec2 "
+                    "describe-security-group-references --group-id {1}`, then rerun.".format(
+                        group["GroupName"], group["GroupId"], exc.response.get("Error", {}).get("Message", "").rstrip(".")),
+                    error_code="DependencyViolation", group_id=group["GroupId"],
+                )
 
     def absent(self):
         self.read()
