@@ -6,8 +6,19 @@
 from __future__ import annotations
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
-from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError
+from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError
 from ansible_collections.cairn.platform.plugins.module_utils.tags import plan_tag_changes
+
+
+# CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def check_retention_days(field, days):
+    """Refuse a retention CloudWatch Logs would refuse, naming the field and the allowed values."""
+    if days not in LOG_RETENTION_DAYS:
+        raise InputError("{0}: CloudWatch Logs accepts only {1}; got {2!r}.".format(
+            field, ", ".join(str(value) for value in LOG_RETENTION_DAYS), days))
 
 
 class LogGroupConverger:

@@ -214,8 +214,9 @@ import re
 
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.iam import IamRoleConverger
-from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger
+from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger, check_retention_days
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
+from ansible_collections.cairn.platform.plugins.module_utils.s3 import check_bucket_name
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     boto3_tag_list_to_dict,
@@ -245,12 +246,9 @@ ARGUMENT_SPEC = dict(
 # Pure checks and builders (no API call; unit-tested directly)
 # ---------------------------------------------------------------------------------------------
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)
 _TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,126}[A-Za-z0-9]$")
 _TRAIL_ADJACENT = re.compile(r"[._\-]{2}")
 _IP_SHAPED = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _S3_BUCKET_ARN = re.compile(r"^arn:aws[a-z\-]*:s3:::([^/]+)/?$")
 # A key ARN, not an alias: CloudTrail and CloudWatch Logs report the key ARN, so an alias would read as drift.
 _KMS_ARN = re.compile(r"^arn:(aws[a-z\-]*):kms:([a-z0-9\-]+):(\d{12}):key/[A-Za-z0-9\-]+$")
@@ -268,15 +266,6 @@ def check_trail_name(name):
         raise InputError("name: {0!r} has adjacent dots, underscores or hyphens, which CloudTrail does not allow.".format(name))
     if _IP_SHAPED.match(name):
         raise InputError("name: {0!r} is shaped like an IP address, which CloudTrail does not allow.".format(name))
-
-
-def check_bucket_name(field, name):
-    if (not isinstance(name, str) or not _BUCKET_NAME.match(name) or ".." in name or _IP_SHAPED.match(name)
-            or name.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
-            or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))):
-        raise InputError(
-            "{0}: {1!r} is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting "
-            "and ending with a letter or digit, no '..', not an IP address, no reserved prefix or suffix).".format(field, name))
 
 
 def check_kms_key_arn(field, arn, region):
@@ -312,9 +301,7 @@ def build_spec(params, region):
     check_kms_key_arn("kms_key_arn", params["kms_key_arn"], region)
     log_key = params.get("log_group_kms_key_arn") or params["kms_key_arn"]
     check_kms_key_arn("log_group_kms_key_arn", log_key, region)
-    if params["log_retention_days"] not in LOG_RETENTION_DAYS:
-        raise InputError("log_retention_days: CloudWatch Logs accepts only {0}; got {1}.".format(
-            ", ".join(str(days) for days in LOG_RETENTION_DAYS), params["log_retention_days"]))
+    check_retention_days("log_retention_days", params["log_retention_days"])
     buckets = []
     for index, arn in enumerate(params["data_event_bucket_arns"]):
         field = "data_event_bucket_arns[{0}]".format(index)

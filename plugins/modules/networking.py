@@ -270,7 +270,7 @@ import uuid
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.iam import IamRoleConverger
-from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger
+from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger, check_retention_days
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
@@ -326,8 +326,6 @@ ARGUMENT_SPEC = dict(
 TIERS = ("public", "private", "database")
 NAT_MODES = ("one_per_az", "single", "none")
 MAX_AZ_COUNT = 6
-# CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 FLOW_LOG_TRAFFIC_TYPES = ("ACCEPT", "REJECT", "ALL")
 # Where each tier's /64s start inside the VPC's /56 (room for 16 AZs per tier).
 IPV6_TIER_OFFSET = {"public": 0, "private": 16, "database": 32}
@@ -430,13 +428,7 @@ def check_endpoint_names(field, names):
 
 
 def check_flow_logs(flow_logs):
-    retention = flow_logs.get("retention_days")
-    if retention not in LOG_RETENTION_DAYS:
-        raise InputError(
-            "flow_logs.retention_days: CloudWatch Logs accepts only {0}; got {1!r}.".format(
-                ", ".join(str(days) for days in LOG_RETENTION_DAYS), retention
-            )
-        )
+    check_retention_days("flow_logs.retention_days", flow_logs.get("retention_days"))
     name = flow_logs.get("log_group_name")
     if name and not _LOG_GROUP_NAME.match(name):
         raise InputError(

@@ -323,6 +323,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy, policies_equal, to_json
+from ansible_collections.cairn.platform.plugins.module_utils.s3 import check_bucket_name
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     Ownership,
     boto3_tag_list_to_dict,
@@ -392,10 +393,6 @@ ARGUMENT_SPEC = dict(
 # ---------------------------------------------------------------------------------------------
 # Pure checks (no API call; unit-tested directly)
 # ---------------------------------------------------------------------------------------------
-_BUCKET_CHARS = re.compile(r"^[a-z0-9.\-]+$")
-_IP_SHAPED = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _KMS_ARN = re.compile(r"^arn:(aws[a-z\-]*):kms:([a-z0-9\-]+):(\d{12}):(key/[A-Za-z0-9\-]+|alias/[A-Za-z0-9/_\-]+)$")
 
 # The S3 storage-class waterfall: where a lifecycle transition may go next.
@@ -421,29 +418,6 @@ LOG_DELIVERY_SID = "S3ServerAccessLogs"
 LOG_DELIVERY_PRINCIPAL = "logging.s3.amazonaws.com"
 OWNERSHIP = "BucketOwnerEnforced"
 PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
-
-
-def check_bucket_name(field, name):
-    """Refuse a name S3 would refuse, with the rule it breaks."""
-    rules = ("AWS bucket names are 3 to 63 lowercase letters, digits, dots and hyphens, starting and "
-             "ending with a letter or digit")
-    if not isinstance(name, str) or not 3 <= len(name) <= 63:
-        raise InputError("{0}: {1!r} is {2} characters long; {3}.".format(field, name, len(name or ""), rules))
-    if not _BUCKET_CHARS.match(name):
-        raise InputError("{0}: {1!r} contains characters S3 does not allow (uppercase, underscore, space ...); "
-                         "{2}.".format(field, name, rules))
-    if not (name[0].isalnum() and name[-1].isalnum()):
-        raise InputError("{0}: {1!r} must start and end with a letter or digit; {2}.".format(field, name, rules))
-    if ".." in name:
-        raise InputError("{0}: {1!r} has two adjacent dots, which S3 does not allow.".format(field, name))
-    if _IP_SHAPED.match(name):
-        raise InputError("{0}: {1!r} is shaped like an IP address, which S3 does not allow.".format(field, name))
-    for prefix in RESERVED_PREFIXES:
-        if name.startswith(prefix):
-            raise InputError("{0}: {1!r} starts with {2!r}, a prefix AWS reserves.".format(field, name, prefix))
-    for suffix in RESERVED_SUFFIXES:
-        if name.endswith(suffix):
-            raise InputError("{0}: {1!r} ends with {2!r}, a suffix AWS reserves.".format(field, name, suffix))
 
 
 def check_kms_key_arn(field, arn, region):

@@ -290,7 +290,7 @@ import ipaddress
 import re
 
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
-from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger
+from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger, check_retention_days
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
@@ -376,7 +376,6 @@ RATE_LIMIT_MIN = 10
 RATE_LIMIT_MAX = 2000000000
 DEFAULT_WINDOW = 300
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 LOG_GROUP_PREFIX = "aws-waf-logs-"
 MAX_REDACTED_FIELDS = 100
 # IP set rules first (allow, then block), then the rate rule; managed groups from 10 up.
@@ -486,9 +485,7 @@ def check_logging(logging, acl_name):
         raise InputError("logging.log_group_name: AWS WAF logs only to log groups whose names start with {0}; got {1!r}.".format(LOG_GROUP_PREFIX, name))
     if not _LOG_GROUP_NAME.match(name):
         raise InputError("logging.log_group_name: {0!r} is not a valid log group name (1-512 of letters, digits, . - _ / #).".format(name))
-    if logging["retention_days"] not in LOG_RETENTION_DAYS:
-        raise InputError("logging.retention_days: CloudWatch Logs accepts only {0}; got {1!r}.".format(
-            ", ".join(str(days) for days in LOG_RETENTION_DAYS), logging["retention_days"]))
+    check_retention_days("logging.retention_days", logging["retention_days"])
     headers = [header.strip().lower() for header in logging["redacted_headers"] or []]
     if any(not header or len(header) > 64 for header in headers):
         raise InputError("logging.redacted_headers: header names must be 1 to 64 characters.")

@@ -13,9 +13,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cairn.platform.plugins.module_utils.errors import InputError
 from ansible_collections.cairn.platform.plugins.module_utils.tags import OWNERSHIP_ARGUMENT_SPEC
+from ansible_collections.cairn.platform.plugins.module_utils.logs import LOG_RETENTION_DAYS
 from ansible_collections.cairn.platform.plugins.modules.networking import (
     ARGUMENT_SPEC,
-    LOG_RETENTION_DAYS,
     build_spec,
     check_az_count,
     check_endpoint_names,
