@@ -11,7 +11,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, AwsConnection
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, describe_exception
-from ansible_collections.cairn.platform.plugins.module_utils.plan import Plan
+from ansible_collections.cairn.platform.plugins.module_utils.plan import Plan, unknown_fields
 from ansible_collections.cairn.platform.plugins.module_utils.tags import OWNERSHIP_ARGUMENT_SPEC, Ownership
 
 
@@ -78,7 +78,17 @@ class CairnModule:
         self.module.fail_json(msg=message, changes=self.plan.changes, **details)
 
     def run(self, converge):
-        """Call `converge()` (returns the result's resource data) and exit with the shared result shape."""
+        """Call `converge()` (returns the result's resource data) and exit with the shared result shape.
+
+        In check mode an input may be UNKNOWN, the id an earlier task only planned to create; modules
+        plan with it. Outside check mode it would reach AWS, so it is refused before any call.
+        """
+        unknown = unknown_fields({k: v for k, v in self.params.items() if k not in CONNECTION_ARGUMENT_SPEC})
+        if unknown and not self.check_mode:
+            self.fail(
+                "{0}: the value is '(known after apply)', the placeholder of a resource an earlier task only "
+                "planned in check mode; run that task for real first.".format(", ".join(unknown))
+            )
         try:
             data = converge() or {}
         except CairnError as exc:

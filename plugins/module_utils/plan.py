@@ -14,6 +14,17 @@ import copy
 
 UNKNOWN = "(known after apply)"
 
+
+def unknown_fields(value, path=""):
+    """Paths of every UNKNOWN inside `value`: inputs an earlier task could only plan (check mode)."""
+    if isinstance(value, str):
+        return [path] if value == UNKNOWN or UNKNOWN in value else []
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in unknown_fields(item, "{0}.{1}".format(path, key) if path else key)]
+    if isinstance(value, (list, tuple)):
+        return [found for index, item in enumerate(value) for found in unknown_fields(item, "{0}[{1}]".format(path, index))]
+    return []
+
 CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"

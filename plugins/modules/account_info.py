@@ -15,7 +15,7 @@ description:
   - Makes exactly two read-only calls, C(sts:GetCallerIdentity) and C(ec2:DescribeAvailabilityZones),
     and never changes anything.
 author:
-  - cairn platform team
+  - cairn platform team (@cairn-platform)
 extends_documentation_fragment:
   - cairn.platform.connection
 notes:

@@ -216,6 +216,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import Cairn
 from ansible_collections.cairn.platform.plugins.module_utils.iam import IamRoleConverger
 from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger, check_retention_days
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
+from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.s3 import check_bucket_name
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
@@ -269,6 +270,8 @@ def check_trail_name(name):
 
 
 def check_kms_key_arn(field, arn, region):
+    if arn == UNKNOWN:
+        return  # a key an earlier task plans to create (check mode)
     match = _KMS_ARN.match(arn or "")
     if not match:
         raise InputError("{0}: {1!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias, "

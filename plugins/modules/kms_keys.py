@@ -22,7 +22,7 @@ description:
   - Keys that leave O(keys) (with O(purge_keys=true)) or all of the stack's keys (O(state=absent)) are
     scheduled for deletion after their waiting period, never deleted at once, and their aliases removed.
 author:
-  - cairn platform team
+  - cairn platform team (@cairn-platform)
 extends_documentation_fragment:
   - cairn.platform.connection
   - cairn.platform.ownership
@@ -355,6 +355,8 @@ def check_alias(field, alias):
 
 def check_principals(field, principals):
     for principal in principals:
+        if principal == UNKNOWN:
+            continue  # a role an earlier task plans to create (check mode)
         if not _PRINCIPAL.match(principal or ""):
             raise InputError(
                 "{0}: {1!r} is not an IAM principal ARN; give the ARN of a role, a user, an assumed-role session or an "

@@ -322,6 +322,7 @@ import re
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
+from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy, policies_equal, to_json
 from ansible_collections.cairn.platform.plugins.module_utils.s3 import check_bucket_name
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
@@ -421,6 +422,8 @@ PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "Block
 
 
 def check_kms_key_arn(field, arn, region):
+    if arn == UNKNOWN:
+        return  # a key an earlier task plans to create (check mode)
     match = _KMS_ARN.match(arn or "")
     if not match:
         raise InputError(

@@ -404,7 +404,7 @@ def check_public_ingress(field, key, allowed_ports):
 def build_spec(params):
     """All checks that need no API call, in the order a person reads the options."""
     spec = {"state": params["state"], "vpc_id": params.get("vpc_id"), "purge_groups": params["purge_groups"], "groups": []}
-    if spec["vpc_id"] is not None and not _VPC_ID.match(spec["vpc_id"]):
+    if spec["vpc_id"] not in (None, UNKNOWN) and not _VPC_ID.match(spec["vpc_id"]):
         raise InputError("vpc_id: {0!r} is not a VPC id (vpc- and 8 or 17 hex digits).".format(spec["vpc_id"]))
     if params["state"] == "absent":
         return spec
@@ -519,6 +519,9 @@ class SecurityGroupConverger:
         return self.owner.owns(boto3_tag_list_to_dict(group.get("Tags")))
 
     def read(self):
+        if self.spec["vpc_id"] == UNKNOWN:
+            self.current = []  # the VPC itself is only planned (check mode): nothing can exist in it yet
+            return
         filters = list(self.owner.filters())
         if self.spec["vpc_id"]:
             filters.insert(0, {"Name": "vpc-id", "Values": [self.spec["vpc_id"]]})
@@ -576,7 +579,7 @@ class SecurityGroupConverger:
                         desired["name"], desired["group_name"], group["GroupId"], group.get("Description"), desired["description"]
                     )
                 )
-        if missing:
+        if missing and self.spec["vpc_id"] != UNKNOWN:
             taken = self.describe("security groups of the names to create", Filters=[
                 {"Name": "vpc-id", "Values": [self.spec["vpc_id"]]},
                 {"Name": "group-name", "Values": sorted(desired["group_name"] for desired in missing)},
