@@ -294,6 +294,8 @@ options:
 notes:
   - The instance is found by its identifier, the groups by their names; ownership is judged by the
     tags read back. A rerun with the same input makes no mutating call.
+  - In check mode, subnet, security group, KMS key, role and source ARNs that an earlier task only planned
+    (C(known after apply)) are accepted and planned with; outside check mode they are refused before any call.
   - RDS creates take no idempotency token; instances are born with their ownership tags, so a create
     that AWS answers with C(DBInstanceAlreadyExists) after a retry adopts the instance only when it
     carries them.
@@ -693,8 +695,13 @@ def check_windows(backup_window, maintenance_window):
             backup_window, maintenance_window))
 
 
+def planned(value):
+    """True for the placeholder of a resource an earlier task only planned (check mode; CairnModule refuses it otherwise)."""
+    return isinstance(value, str) and UNKNOWN in value
+
+
 def check_kms_key(field, key_id, region):
-    if key_id is None:
+    if key_id is None or planned(key_id):
         return
     if not isinstance(key_id, str) or not key_id.strip():
         raise InputError("{0}: give a key id, key ARN, alias name or alias ARN.".format(field))
@@ -778,20 +785,20 @@ def build_spec(params, region=None):
     if interval and not role_arn:
         raise InputError("monitoring_role_arn: required when monitoring_interval is {0} (enhanced monitoring publishes "
                          "with that role); or set monitoring_interval to 0.".format(interval))
-    if role_arn and not _ROLE_ARN.match(role_arn):
+    if role_arn and not planned(role_arn) and not _ROLE_ARN.match(role_arn):
         raise InputError("monitoring_role_arn: {0!r} is not an IAM role ARN.".format(role_arn))
 
     subnet_ids = params.get("subnet_ids")
     if not subnet_ids:
         raise InputError("subnet_ids: required when state=present (the stack's database subnets, at least two zones).")
-    bad = [s for s in subnet_ids if not _SUBNET_ID.match(s or "")]
+    bad = [s for s in subnet_ids if not planned(s) and not _SUBNET_ID.match(s or "")]
     if bad:
         raise InputError("subnet_ids: {0} not subnet ids (subnet-...).".format(", ".join(map(repr, bad))))
-    if len(set(subnet_ids)) < 2:
+    if len(set(subnet_ids)) < 2 and not any(planned(s) for s in subnet_ids):
         raise InputError("subnet_ids: a DB subnet group needs subnets in at least two availability zones; got {0}.".format(len(set(subnet_ids))))
     groups = params.get("vpc_security_group_ids")
     if groups is not None:
-        bad = [g for g in groups if not _SECURITY_GROUP_ID.match(g or "")]
+        bad = [g for g in groups if not planned(g) and not _SECURITY_GROUP_ID.match(g or "")]
         if bad or not groups:
             raise InputError("vpc_security_group_ids: give security group ids (sg-...); got {0}.".format(groups))
 
@@ -816,17 +823,19 @@ def build_spec(params, region=None):
     source_arn = params.get("replica_source_arn")
     source = None
     if source_arn:
+        # A placeholder stands for a primary only planned in its own region (check mode).
         match = _DB_ARN.match(source_arn)
-        if not match:
+        if not match and not planned(source_arn):
             raise InputError("replica_source_arn: {0!r} is not a DB instance ARN (arn:aws:rds:<region>:<account>:db:<id>).".format(source_arn))
-        if region and match.group("region") == region:
+        if match and region and match.group("region") == region:
             raise InputError("replica_source_arn: the source is in this stack's region {0}; use read_replicas for same-region "
                              "replicas.".format(region))
         if count:
             raise InputError("read_replicas.count: must be 0 with replica_source_arn (this module makes no replicas of a replica).")
         if params["storage_encrypted"] and not params.get("kms_key_id"):
             raise InputError("kms_key_id: required with replica_source_arn; an encrypted cross-region replica needs a key of its own region.")
-        source = {"arn": source_arn, "region": match.group("region"), "identifier": match.group("id")}
+        source = {"arn": source_arn, "region": match.group("region") if match else UNKNOWN,
+                  "identifier": match.group("id") if match else UNKNOWN}
 
     spec.update(
         engine_version=params["engine_version"],
@@ -846,7 +855,7 @@ def build_spec(params, region=None):
         master_username=params["master_username"],
         master_user_secret_kms_key_id=params.get("master_user_secret_kms_key_id"),
         db_name=params.get("db_name"),
-        subnet_ids=sorted(set(subnet_ids)),
+        subnet_ids=sorted(set(subnet_ids)) if not any(planned(s) for s in subnet_ids) else list(subnet_ids),
         vpc_security_group_ids=sorted(set(groups)) if groups is not None else None,
         backup_retention_days=retention,
         backup_window=params.get("backup_window"),
@@ -1020,7 +1029,7 @@ def instance_changes(spec, instance, keys):
         after = {"enabled": True, "retention_days": insights["retention_days"]}
         if key_arn:
             before["kms_key_id"], after["kms_key_id"] = current["performance_insights_kms_key_id"], key_arn
-            if current["performance_insights"] and current["performance_insights_kms_key_id"] not in (None, key_arn):
+            if current["performance_insights"] and not planned(key_arn) and current["performance_insights_kms_key_id"] not in (None, key_arn):
                 raise CairnError(
                     "performance_insights.kms_key_id: {0} encrypts Performance Insights with {1}; AWS cannot change the key "
                     "while Performance Insights is on (turn it off in one run and on again with the new key).".format(
@@ -1063,7 +1072,7 @@ def check_immutable(spec, instance, keys):
         raise CairnError("storage_encrypted: {0} has it {1}; encryption cannot change on an existing instance (restore a snapshot "
                          "into a new one instead).".format(identifier, bool(instance.get("StorageEncrypted"))))
     key_arn = keys.get(spec["kms_key_id"])
-    if key_arn and instance.get("KmsKeyId") not in (None, key_arn):
+    if key_arn and not planned(key_arn) and instance.get("KmsKeyId") not in (None, key_arn):
         raise CairnError("kms_key_id: {0} is encrypted with {1}; the storage key cannot change (asked for {2}).".format(
             identifier, instance.get("KmsKeyId"), key_arn))
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
@@ -1076,7 +1085,7 @@ def check_immutable(spec, instance, keys):
             raise CairnError("db_name: {0} was created with the database {1!r}; it cannot change.".format(identifier, instance.get("DBName")))
         secret = instance.get("MasterUserSecret") or {}
         secret_key = keys.get(spec["master_user_secret_kms_key_id"])
-        if secret and secret_key and secret.get("KmsKeyId") not in (None, secret_key):
+        if secret and secret_key and not planned(secret_key) and secret.get("KmsKeyId") not in (None, secret_key):
             raise CairnError("master_user_secret_kms_key_id: the secret of {0} is encrypted with {1}; AWS cannot change the key of "
                              "a managed master user secret.".format(identifier, secret.get("KmsKeyId")))
     else:
@@ -1084,7 +1093,7 @@ def check_immutable(spec, instance, keys):
             raise CairnError(
                 "replica_source_arn: {0} is a standalone instance (promoted?), not a replica of {1}; remove replica_source_arn "
                 "from this stack's settings to manage it as a primary.".format(identifier, spec["source"]["arn"]))
-        if source not in (spec["source"]["arn"], spec["source"]["identifier"]):
+        if not planned(spec["source"]["arn"]) and source not in (spec["source"]["arn"], spec["source"]["identifier"]):
             raise CairnError("replica_source_arn: {0} replicates {1}, not {2}.".format(identifier, source, spec["source"]["arn"]))
         current_major = (parse_version(instance.get("EngineVersion")) or (None,))[0]
         if current_major is not None and str(current_major) != spec["major"]:
@@ -1171,7 +1180,7 @@ class RdsPostgresConverger:
         for key_id in filter(None, wanted):
             if key_id in self.keys:
                 continue
-            if _KEY_ARN.match(key_id):
+            if planned(key_id) or _KEY_ARN.match(key_id):
                 self.keys[key_id] = key_id
                 continue
             with self.cm.doing("looking up the KMS key " + key_id):
