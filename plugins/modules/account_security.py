@@ -106,9 +106,9 @@ notes:
     one that does not carry the stack's ownership tags (for example from AWS Control Tower or Security
     Hub), the module reports it in RV(access_analyzer) with C(managed=false) and a warning, and
     creates nothing.
-  - The local emulator (moto) has no Access Analyzer API. The analyzer code is tested with botocore
-    Stubber, which checks every request against the real API model
-    (C(tests/unit/test_account_security_stubber.py)); the password policy is tested against the emulator.
+  - moto has no Access Analyzer API; the project's local emulator adds a small model of the analyzer
+    operations this module calls (C(emulator/access_analyzer.py)). The module is also tested with
+    botocore Stubber, which checks every request against the real API model.
 seealso:
   - name: IAM password policy
     description: What each setting does.

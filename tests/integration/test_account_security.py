@@ -1,7 +1,8 @@
 """account_security against the local emulator: the IAM account password policy.
 
-The emulator has no IAM Access Analyzer API, so these runs set access_analyzer.enabled=false; the
-analyzer is covered by tests/unit/test_account_security_stubber.py.
+These runs leave the analyzer out to test the password policy alone; the analyzer runs against the
+emulator's Access Analyzer model in test_account_security_emulated.py and against botocore's
+Stubber in tests/unit/test_account_security_stubber.py.
 """
 
 from __future__ import annotations
@@ -87,14 +88,6 @@ def test_absent_leaves_the_password_policy_alone(aws_env):
         result = run_module("account_security", args(state="absent"))
     assert result["changed"] is False and calls == []
     assert password_policy()["MinimumPasswordLength"] == 14
-
-
-def test_the_analyzer_gap_fails_with_a_sentence_and_writes_nothing(aws_env):
-    # moto has no Access Analyzer: the run reads, fails on ListAnalyzers, and never writes the policy.
-    with aws_env.recording() as calls, pytest.raises(ModuleFailed) as failure:
-        run_module("account_security", dict(environment="local", stack="local-us-east-1", max_attempts=1))
-    assert "ListAnalyzers" in failure.value.result["msg"]
-    assert mutating_calls(calls) == []
 
 
 @pytest.mark.parametrize("password, words", [

@@ -219,14 +219,14 @@ def untouched_env(emulator, monkeypatch):
 
 
 BAD_INPUT = [
-    ("bucket name invalid", dict(s3_bucket_name="Audit_Bucket"), "s3_bucket_name", ["not a valid S3 bucket name"]),
+    ("bucket name invalid", dict(s3_bucket_name="Audit_Bucket"), "s3_bucket_name", ["characters S3 does not allow"]),
     ("retention not a CloudWatch value", dict(log_retention_days=42), "log_retention_days", ["accepts only", "42"]),
     ("data event ARN not an S3 ARN", dict(data_event_bucket_arns=["arn:aws:dynamodb:us-east-1:123456789012:table/t"]),
      "data_event_bucket_arns[0]", ["not an S3 bucket ARN"]),
     ("data event ARN of an object", dict(data_event_bucket_arns=["arn:aws:s3:::bucket/some/key"]),
      "data_event_bucket_arns[0]", ["not an S3 bucket ARN"]),
     ("data event ARN with a bad bucket", dict(data_event_bucket_arns=["arn:aws:s3:::Bad_Bucket"]),
-     "data_event_bucket_arns[0]", ["not a valid S3 bucket name"]),
+     "data_event_bucket_arns[0]", ["characters S3 does not allow"]),
     ("kms key of another region", dict(kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/abcd"), "kms_key_arn", ["eu-west-1"]),
     ("kms key not an ARN", dict(kms_key_arn="alias/audit"), "kms_key_arn", ["not a KMS key ARN"]),
     ("trail name invalid", dict(name="-audit"), "name", ["not a CloudTrail trail name"]),

@@ -94,6 +94,19 @@ def test_regions_and_reset(aws_env):
     assert west.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.1.0.0/16"]}])["Vpcs"] == []
 
 
+def test_aws_managed_policies_survive_resets_without_leaking_state(aws_env):
+    # emulator/speedups.py parses the managed-policy data once; each reset must still start clean.
+    iam = client("iam")
+    arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for _round in range(2):
+        iam.create_role(RoleName="probe", AssumeRolePolicyDocument=trust)
+        assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 0
+        iam.attach_role_policy(RoleName="probe", PolicyArn=arn)
+        assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+        aws_env.reset()
+
+
 def _line(url, headers, body="", method="POST"):
     return json.dumps({"url": url, "method": method, "headers": headers, "body": body, "body_encoded": False})
 

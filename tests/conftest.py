@@ -1,0 +1,43 @@
+"""Shared pytest fixtures: one local AWS emulator per test session.
+
+Test code imports the harness as ``from support.emulator import Call, mutating_calls``
+(``tests/`` is on sys.path via the pytest ``pythonpath`` setting) and the collection as
+``ansible_collections.cairn.platform`` (through the committed link tree in ``collections/``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# collections/ansible_collections/cairn/platform -> repo root, so the checkout is importable
+# as the collection without installing it.
+sys.path.insert(0, str(REPO / "collections"))
+
+from support.emulator import Emulator  # noqa: E402  (needs the path set up above)
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One moto_server for the whole session, on a free 127.0.0.1 port."""
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def aws_env(emulator, monkeypatch):
+    """Empty emulator plus the SDK environment a user would have (fake credentials)."""
+    emulator.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    # A developer's ~/.aws must not leak into tests.
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    yield emulator

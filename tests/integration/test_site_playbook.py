@@ -1,0 +1,72 @@
+"""End to end: site.yml on the local inventory against the emulator, as a user runs it.
+
+Plan (check mode) on an empty account, converge, no-op rerun, plan on the converged account;
+calls counted by the emulator's recorder, changes collected by the cairn.platform.plan callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from support.emulator import mutating_calls
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def playbook(emulator, tmp_path, *extra):
+    plan_file = tmp_path / "plan.json"
+    env = dict(os.environ)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        env.pop(name, None)
+    env.update(
+        CAIRN_EMULATOR_PORT=str(urlsplit(emulator.endpoint_url).port),
+        ANSIBLE_CALLBACKS_ENABLED="cairn.platform.plan",
+        CAIRN_PLAN_FILE=str(plan_file),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"),
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "site.yml", "-i", "inventories/local", *extra]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    changes = json.loads(plan_file.read_text()) if plan_file.exists() else {}
+    return done.stdout, sorted(
+        (host, change["action"], change["resource_type"], change["resource"])
+        for host, host_changes in changes.items() for change in host_changes
+    )
+
+
+@pytest.fixture
+def empty_emulator(emulator):
+    emulator.reset()
+    return emulator
+
+
+def test_plan_converge_rerun_and_plan_again(empty_emulator, tmp_path):
+    emulator = empty_emulator
+    with emulator.recording() as calls:
+        _, planned = playbook(emulator, tmp_path, "--check", "--diff")
+    assert mutating_calls(calls) == [], mutating_calls(calls)[:5]
+    kinds = {resource_type for _, _, resource_type, _ in planned}
+    assert {"vpc", "subnet", "nat_gateway", "iam_role", "kms_key", "security_group", "web_acl", "cloudtrail_trail"} <= kinds
+
+    output, applied = playbook(emulator, tmp_path)
+    assert applied == planned, "check mode planned something else than the run did"
+    assert "local-us-east-1 - {0} to create".format(len(applied)) in output
+
+    with emulator.recording() as calls:
+        output, rerun = playbook(emulator, tmp_path)
+    assert rerun == []
+    assert mutating_calls(calls) == []
+    assert "changed=0" in output
+
+    with emulator.recording() as calls:
+        _, replanned = playbook(emulator, tmp_path, "--check", "--diff")
+    assert replanned == [] and mutating_calls(calls) == []
