@@ -63,7 +63,7 @@ def run_environment(endpoint_url: str) -> dict:
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
         # The local inventory derives its endpoint from this; other inventories ignore it.
         CAIRN_EMULATOR_PORT=endpoint_url.rsplit(":", 1)[1],
-        ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
+        ANSIBLE_CALLBACKS_ENABLED="cairn.platform.plan",
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
         ANSIBLE_NOCOLOR="1",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -117,32 +117,17 @@ def described_resource(operation: str, entry: dict) -> str:
     return f"{operation}({attribute})" if attribute else operation
 
 
-def summarize_play(stdout: str, tree_dir: Path) -> dict:
-    """Per-host stats (PLAY RECAP) and the module's planned changes (tree callback).
-
-    The tree callback keeps each host's last result: the role's set_fact, which carries the
-    networking module's result as cairn_networking.
-    """
+def summarize_play(stdout: str, plan_file: Path) -> dict:
+    """Per-host stats (PLAY RECAP) and the planned changes (the cairn.platform.plan callback's file)."""
     stats = {}
     for host, ok, changed, unreachable, failed in RECAP_LINE.findall(stdout):
         stats[host] = {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable), "failures": int(failed)}
-    planned, waited = {}, {}
-    for path in sorted(tree_dir.glob("*")):
-        try:
-            result = json.loads(path.read_text())
-        except ValueError:
-            continue
-        networking = (result.get("ansible_facts") or {}).get("cairn_networking") or {}
-        if isinstance(networking.get("changes"), list):
-            planned[path.name] = len(networking["changes"])
-            if "waited_seconds" in networking:
-                waited[path.name] = networking["waited_seconds"]
+    changes = json.loads(plan_file.read_text()) if plan_file.exists() else {}
     return {
         "stats": stats,
         "hosts_changed": sorted(h for h, s in stats.items() if s["changed"]),
         "hosts_failed": sorted(h for h, s in stats.items() if s["failures"] or s["unreachable"]),
-        "planned_changes": planned,
-        "waited_seconds": waited,
+        "planned_changes": {host: len(host_changes) for host, host_changes in changes.items()},
     }
 
 
@@ -180,8 +165,8 @@ def warm_up(emulator: Emulator, regions: list[str]) -> float:
 def run_scenario(name: str, emulator: Emulator, inventory: str, playbook: str, extra: list[str]) -> dict:
     command = [str(Path(sys.executable).parent / "ansible-playbook"), playbook, "-i", inventory, *extra]
     env = run_environment(emulator.endpoint_url)
-    tree_dir = Path(tempfile.mkdtemp(prefix=f"cairn-bench-{name}-"))
-    env["ANSIBLE_CALLBACK_TREE_DIR"] = str(tree_dir)
+    work_dir = Path(tempfile.mkdtemp(prefix=f"cairn-bench-{name}-"))
+    env["CAIRN_PLAN_FILE"] = str(work_dir / "plan.json")
     with emulator.recording() as calls:
         started = time.monotonic()
         proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
@@ -215,9 +200,9 @@ def run_scenario(name: str, emulator: Emulator, inventory: str, playbook: str, e
         "max_describe_per_operation_by_region": per_region,
         "worst_describe": worst,
         "repeated_describes": {f"{r} {op}": n for (r, op), n in sorted(describe.items()) if n > 1},
-        **summarize_play(proc.stdout, tree_dir),
+        **summarize_play(proc.stdout, work_dir / "plan.json"),
     }
-    shutil.rmtree(tree_dir, ignore_errors=True)
+    shutil.rmtree(work_dir, ignore_errors=True)
     if proc.returncode != 0:
         result["failures"] = failure_messages(proc.stdout, proc.stderr)
         result["output_tail"] = (proc.stdout + proc.stderr)[-4000:]
@@ -260,19 +245,22 @@ def main() -> int:
     parser.add_argument("--playbook", default="site.yml")
     parser.add_argument("--output-dir", default=str(REPO / "benchmarks" / "results"))
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--tags", default="networking",
+                        help="roles to run (ansible-playbook --tags); 'all' runs the whole site.yml")
     args = parser.parse_args()
+    tags = [] if args.tags == "all" else ["--tags", args.tags]
 
     scenarios = [
-        ("converge", [], False),
-        ("rerun", [], False),
-        ("check", ["--check", "--diff"], False),
-        ("check-empty", ["--check", "--diff"], True),
+        ("converge", tags, False),
+        ("rerun", tags, False),
+        ("check", tags + ["--check", "--diff"], False),
+        ("check-empty", tags + ["--check", "--diff"], True),
     ]
     results = []
     regions = inventory_regions(args.inventory)
     with Emulator() as emulator:
         print(f"emulator: {emulator.endpoint_url}  inventory: {args.inventory} ({', '.join(regions)})  "
-              f"playbook: {args.playbook}")
+              f"playbook: {args.playbook}  tags: {args.tags}")
         for index, (name, extra, reset_first) in enumerate(scenarios):
             if index == 0 or reset_first:
                 emulator.reset()

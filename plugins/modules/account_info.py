@@ -7,13 +7,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: account_info
-short_description: Read the account, partition, region and availability zones the credentials work in
+short_description: Read the account, partition and region the credentials work in
 version_added: 0.1.0
 description:
   - Reads who the credentials are and where they point, so a playbook can template ARNs
-    (C(arn:{{ partition }}:iam::{{ account_id }}:role/...)) and zone lists without hard-coding them.
-  - Makes exactly two read-only calls, C(sts:GetCallerIdentity) and C(ec2:DescribeAvailabilityZones),
-    and never changes anything.
+    (C(arn:{{ partition }}:iam::{{ account_id }}:role/...)) without hard-coding them.
+  - Makes exactly one read-only call, C(sts:GetCallerIdentity), and never changes anything.
+    (The zones of a region are chosen and checked by M(cairn.platform.networking).)
 author:
   - cairn platform team (@cairn-platform)
 extends_documentation_fragment:
@@ -25,7 +25,7 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Learn the account and zones of the stack's region
+- name: Learn the account of the stack's credentials
   cairn.platform.account_info:
     region: us-east-1
   register: account
@@ -56,12 +56,6 @@ caller_arn:
   returned: always
   type: str
   sample: "arn:aws:sts::123456789012:assumed-role/deploy/ci-1234"
-availability_zones:
-  description: Names of the region's available zones (standard zones only, no Local or Wavelength zones), sorted.
-  returned: always
-  type: list
-  elements: str
-  sample: [us-east-1a, us-east-1b, us-east-1c]
 changes:
   description: Always empty; the module changes nothing. Present so every result has the same shape.
   returned: always
@@ -75,25 +69,16 @@ plan_summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, AwsConnection, paginate
+from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, AwsConnection
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, describe_exception
 from ansible_collections.cairn.platform.plugins.module_utils.plan import Plan
 
-ZONE_FILTERS = [
-    {"Name": "state", "Values": ["available"]},
-    {"Name": "zone-type", "Values": ["availability-zone"]},
-]
-
-
 def read_account(connection):
-    """The account facts, from one STS and one EC2 call."""
-    action = "reading the caller identity"
+    """The account facts, from one STS call."""
     try:
         identity = connection.client("sts").get_caller_identity()
-        action = "listing the availability zones of " + connection.region
-        zones = paginate(connection.client("ec2"), "describe_availability_zones", "AvailabilityZones", Filters=ZONE_FILTERS)
     except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a sentence
-        message, details = describe_exception(exc, action)
+        message, details = describe_exception(exc, "reading the caller identity")
         raise CairnError(message, **details)
     return {
         "account_id": identity["Account"],
@@ -101,7 +86,6 @@ def read_account(connection):
         "partition": identity["Arn"].split(":")[1],
         "region": connection.region,
         "caller_arn": identity["Arn"],
-        "availability_zones": sorted(zone["ZoneName"] for zone in zones),
     }
 
 
