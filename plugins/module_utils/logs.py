@@ -106,7 +106,7 @@ class LogGroupConverger:
 
     def delete(self, name):
         """Delete the group when it is ours; a group without our tags is left alone."""
-        group, _ = self.read(name)
+        group = self.read(name)[0]
         if group is None or not self.owned(name):
             return
         if self.plan.delete("log_group", name, {"retention_days": group.get("retentionInDays")}):

@@ -25,6 +25,7 @@ def unknown_fields(value, path=""):
         return [found for index, item in enumerate(value) for found in unknown_fields(item, "{0}[{1}]".format(path, index))]
     return []
 
+
 CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"

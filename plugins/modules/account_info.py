@@ -73,6 +73,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTI
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, describe_exception
 from ansible_collections.cairn.platform.plugins.module_utils.plan import Plan
 
+
 def read_account(connection):
     """The account facts, from one STS call."""
     try:

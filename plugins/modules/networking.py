@@ -258,7 +258,11 @@ flow_log:
   description: The flow log, its log group and delivery role (null when disabled).
   returned: when state=present
   type: dict
-  sample: {id: fl-0abc, log_group_name: /cairn/prod/prod-us-east-1/vpc-flow-logs, role_arn: "arn:aws:iam::123456789012:role/prod-us-east-1-vpc-flow-logs", retention_days: 90}
+  sample:
+    id: fl-0abc
+    log_group_name: /cairn/prod/prod-us-east-1/vpc-flow-logs
+    role_arn: "arn:aws:iam::123456789012:role/cairn/prod-us-east-1-vpc-flow-logs"
+    retention_days: 90
 waited_seconds: {description: Seconds spent waiting on AWS in this run., returned: always, type: float}
 """
 
@@ -1158,10 +1162,11 @@ class NetworkConverger:
             endpoint = self.current["endpoints"].get(service)
             if endpoint is None:
                 result[service] = UNKNOWN
-                if self.plan.create("vpc_endpoint", label, dict(desired, type="Interface", service=endpoint_service_name(self.region, service), tags=desired_tags)):
+                service_name = endpoint_service_name(self.region, service)
+                if self.plan.create("vpc_endpoint", label, dict(desired, type="Interface", service=service_name, tags=desired_tags)):
                     with self.cm.doing("creating interface endpoint " + label):
                         result[service] = self.ec2.create_vpc_endpoint(
-                            VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=endpoint_service_name(self.region, service),
+                            VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=service_name,
                             SubnetIds=subnet_ids, SecurityGroupIds=[group_id], PrivateDnsEnabled=True,
                             ClientToken=self.token(vpc_id, "vpce", service),
                             TagSpecifications=tag_specifications("vpc-endpoint", desired_tags),

@@ -98,7 +98,7 @@ def _discover() -> dict[str, dict[str, dict]]:
 
 ALL = _discover()
 HOSTS = [(env, name, hostvars) for env, hosts in ALL.items() for name, hostvars in hosts.items()]
-HOST_IDS = [name for _, name, _ in HOSTS]
+HOST_IDS = [host[1] for host in HOSTS]
 
 
 def role_inputs(hostvars: dict) -> dict:
@@ -149,7 +149,7 @@ def test_each_environment_has_exactly_one_primary_and_distinct_regions(env):
 
 def test_no_two_vpc_cidrs_overlap_across_environments_and_regions():
     vpcs = [(name, ipaddress.ip_network(hostvars["networking_cidr_block"], strict=True))
-            for _, name, hostvars in HOSTS]
+            for _env, name, hostvars in HOSTS]
     assert len(vpcs) == sum(len(hosts) for hosts in EXPECTED_TOPOLOGY.values())
     overlaps = [f"{a} {net_a} overlaps {b} {net_b}"
                 for (a, net_a), (b, net_b) in itertools.combinations(vpcs, 2) if net_a.overlaps(net_b)]
@@ -157,7 +157,7 @@ def test_no_two_vpc_cidrs_overlap_across_environments_and_regions():
 
 
 def test_every_stack_has_its_own_name_across_all_inventories():
-    names = [name for _, name, _ in HOSTS]
+    names = [host[1] for host in HOSTS]
     assert len(names) == len(set(names))
 
 

@@ -81,7 +81,7 @@ def test_client_error_without_hint():
 
 @pytest.mark.parametrize("code", ["UnauthorizedOperation", "AccessDenied", "RequestLimitExceeded", "DependencyViolation"])
 def test_hints_for_codes_whose_message_leaves_the_user_guessing(code):
-    sentence, _ = describe_exception(client_error(code, "nope", "CreateVpc"), "creating the VPC")
+    sentence = describe_exception(client_error(code, "nope", "CreateVpc"), "creating the VPC")[0]
     assert "(" in sentence and ")" in sentence
 
 

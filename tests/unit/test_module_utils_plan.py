@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN, Plan
 
 

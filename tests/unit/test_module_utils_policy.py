@@ -127,8 +127,8 @@ def test_normalize_is_stable_and_to_json_is_compact_and_sorted():
 
 
 # ---- real differences --------------------------------------------------------------------------
-def _changed(mutate, base=TRUST):
-    other = copy(base)
+def _changed(mutate, base=None):
+    other = copy(TRUST if base is None else base)
     mutate(other)
     return other
 

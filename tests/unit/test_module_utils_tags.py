@@ -116,7 +116,7 @@ def test_aws_keys_are_never_purged():
 def test_ownership_tags_are_always_enforced_even_without_purge():
     o = owner({"owner": "platform"}, purge_tags=False)
     current = {"owner": "platform", "Name": "n", ENVIRONMENT_TAG: "dev"}
-    to_set, _ = o.tag_changes(current, o.desired_tags(name="n"))
+    to_set = o.tag_changes(current, o.desired_tags(name="n"))[0]
     assert to_set == {ENVIRONMENT_TAG: "prod", STACK_TAG: "prod-us-east-1", COMPONENT_TAG: "networking",
                       MANAGED_BY_TAG: "cairn.platform"}
 

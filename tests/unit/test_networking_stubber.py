@@ -23,7 +23,6 @@ from ansible_collections.cairn.platform.plugins.modules.networking import (
     COMPONENT,
     NetworkConverger,
     build_spec,
-    client_token,
 )
 
 SUBNET = "subnet-0123456789abcdef0"
@@ -63,7 +62,7 @@ def clean_sdk_env(monkeypatch):
 
 
 def make_converger(**args):
-    """A real CairnModule (AnsibleModule parsing the module's own argument spec) and its converger."""
+    """The converger of a real CairnModule (AnsibleModule parsing the module's own argument spec)."""
     module_args = dict(environment="prod", stack="prod-us-east-1", region="us-east-1", cidr_block="10.40.0.0/16",
                        access_key="testing", secret_key="testing", _ansible_check_mode=False, _ansible_diff=False)
     module_args.update(args)
@@ -72,7 +71,7 @@ def make_converger(**args):
     converger = NetworkConverger(cm, build_spec(cm.params))
     # The converger's ec2 client is the connection's cached one: stubbing it stubs the converger.
     assert converger.ec2 is cm.connection.client("ec2")
-    return cm, converger
+    return converger
 
 
 def nat_response(nat_id, state, token):
@@ -96,7 +95,7 @@ def nat_request(tags, token):
 
 # ---- (1) CreateNatGateway: born tagged, with a token that is fresh for every run -----------------
 def test_create_nat_gateway_is_tagged_and_carries_this_runs_token():
-    _, converger = make_converger()
+    converger = make_converger()
     tags = converger.tags_for("nat-us-east-1a", **{"cairn:az": "us-east-1a"})
     token = converger.token(SUBNET, ALLOCATION, "nat")
     with Stubber(converger.ec2) as stub:
@@ -107,15 +106,15 @@ def test_create_nat_gateway_is_tagged_and_carries_this_runs_token():
 
 
 def test_tokens_are_stable_within_a_run_and_fresh_across_runs():
-    _, first = make_converger()
-    _, second = make_converger()
+    first = make_converger()
+    second = make_converger()
     assert first.token(SUBNET, ALLOCATION, "nat") == first.token(SUBNET, ALLOCATION, "nat")
     assert first.token(SUBNET, ALLOCATION, "nat") != second.token(SUBNET, ALLOCATION, "nat")
     assert len(first.token(SUBNET, ALLOCATION, "nat")) <= 64
 
 
 def test_create_nat_gateway_failure_is_a_sentence_naming_the_nat():
-    _, converger = make_converger()
+    converger = make_converger()
     tags = converger.tags_for("nat-us-east-1a")
     with Stubber(converger.ec2) as stub:
         stub.add_client_error("create_nat_gateway", service_error_code="NatGatewayLimitExceeded",
@@ -141,7 +140,7 @@ def prepare_preflight(converger):
 
 
 def test_unknown_interface_endpoint_service_is_refused_naming_interface_endpoints():
-    _, converger = make_converger(interface_endpoints=["nosuchsvc"])
+    converger = make_converger(interface_endpoints=["nosuchsvc"])
     prepare_preflight(converger)
     with Stubber(converger.ec2) as stub:
         stub.add_client_error(
@@ -159,7 +158,7 @@ def test_unknown_interface_endpoint_service_is_refused_naming_interface_endpoint
 
 
 def test_known_interface_endpoint_services_pass_preflight():
-    _, converger = make_converger(interface_endpoints=["logs", "ecr.api"])
+    converger = make_converger(interface_endpoints=["logs", "ecr.api"])
     prepare_preflight(converger)
     names = ["com.amazonaws.us-east-1.logs", "com.amazonaws.us-east-1.ecr.api"]
     with Stubber(converger.ec2) as stub:
@@ -170,7 +169,7 @@ def test_known_interface_endpoint_services_pass_preflight():
 
 
 def test_endpoint_missing_from_the_answer_is_refused():
-    _, converger = make_converger(interface_endpoints=["logs", "ecr.api"])
+    converger = make_converger(interface_endpoints=["logs", "ecr.api"])
     prepare_preflight(converger)
     with Stubber(converger.ec2) as stub:
         stub.add_response("describe_vpc_endpoint_services", {"ServiceNames": ["com.amazonaws.us-east-1.logs"]},
@@ -183,7 +182,7 @@ def test_endpoint_missing_from_the_answer_is_refused():
 
 
 def test_existing_endpoints_are_not_looked_up_again():
-    _, converger = make_converger(interface_endpoints=["logs"])
+    converger = make_converger(interface_endpoints=["logs"])
     prepare_preflight(converger)
     converger.current["endpoints"]["logs"] = {"VpcEndpointId": "vpce-1", "ServiceName": "com.amazonaws.us-east-1.logs"}
     with Stubber(converger.ec2):  # any API call would fail: nothing is queued
@@ -191,7 +190,7 @@ def test_existing_endpoints_are_not_looked_up_again():
 
 
 def test_other_errors_of_the_lookup_become_a_sentence():
-    _, converger = make_converger(interface_endpoints=["logs"])
+    converger = make_converger(interface_endpoints=["logs"])
     prepare_preflight(converger)
     with Stubber(converger.ec2) as stub:
         stub.add_client_error("describe_vpc_endpoint_services", service_error_code="UnauthorizedOperation",
@@ -238,7 +237,7 @@ class _FakeHttp:
 
 
 def test_fake_endpoint_services_answer_like_aws():
-    _, converger = make_converger(interface_endpoints=["logs", "nosuchsvc"])
+    converger = make_converger(interface_endpoints=["logs", "nosuchsvc"])
     calls = answer_endpoint_services_like_aws(converger.ec2, {"com.amazonaws.us-east-1.logs"})
     assert converger.ec2.describe_vpc_endpoint_services(ServiceNames=["com.amazonaws.us-east-1.logs"])["ServiceNames"] == [
         "com.amazonaws.us-east-1.logs"]
@@ -253,7 +252,7 @@ def test_fake_endpoint_services_answer_like_aws():
 
 
 def test_invalid_service_name_blames_only_the_unknown_service():
-    _, converger = make_converger(interface_endpoints=["logs", "nosuchsvc"])
+    converger = make_converger(interface_endpoints=["logs", "nosuchsvc"])
     prepare_preflight(converger)
     answer_endpoint_services_like_aws(converger.ec2, {"com.amazonaws.us-east-1.logs"})
     with pytest.raises(CairnError) as err:
