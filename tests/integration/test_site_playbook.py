@@ -57,6 +57,9 @@ def test_plan_converge_rerun_and_plan_again(empty_emulator, tmp_path):
     kinds = {change[2] for change in planned}
     assert {"vpc", "subnet", "nat_gateway", "iam_role", "kms_key", "security_group", "web_acl", "cloudtrail_trail"} <= kinds
 
+    roles = {change[3] for change in planned if change[2] == "iam_role"}
+    assert {"cairn-local-ci-deploy", "local-us-east-1-break-glass-restore", "local-us-east-1-eks-cluster"} <= roles
+
     output, applied = playbook(emulator, tmp_path)
     assert applied == planned, "check mode planned something else than the run did"
     assert "local-us-east-1 - {0} to create".format(len(applied)) in output
