@@ -10,7 +10,6 @@ import json
 
 import boto3
 import pytest
-from ansible.module_utils.common.warnings import get_warning_messages
 
 from support.emulator import count_by_operation, mutating_calls
 from support.modules import ModuleFailed, run_module
@@ -180,7 +179,7 @@ def test_a_missing_bucket_or_bucket_policy_fails_before_any_write(aws_env, kms_k
     # Check mode only warns: in a check-mode playbook, s3_buckets did not add them either.
     planned = run_module("audit_trail", trail_args, check_mode=True)
     assert planned["changed"] is True
-    assert any("does not let CloudTrail write" in warning for warning in get_warning_messages())
+    assert any("does not let CloudTrail write" in warning for warning in planned["warnings"])
 
 
 def test_a_trail_of_the_same_name_without_ownership_tags_is_refused(aws_env, audit_bucket, trail_args):

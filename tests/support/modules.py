@@ -11,6 +11,7 @@ import importlib
 import json
 
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -32,13 +33,17 @@ def run_module(name, args, check_mode=False, diff=False):
     full_args["_ansible_diff"] = diff
 
     def exit_json(self, **result):
+        result["warnings"] = list(warnings.get_warning_messages())
         raise ModuleExit(result)
 
     def fail_json(self, msg, **result):
         result["msg"] = msg
         result["failed"] = True
+        result["warnings"] = list(warnings.get_warning_messages())
         raise ModuleFailed(result)
 
+    # Warnings are process-global in Ansible; each run starts with none, as a real module process does.
+    warnings._global_warnings.clear()
     original_exit, original_fail = basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json
     basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json = exit_json, fail_json
     try:
