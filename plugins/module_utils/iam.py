@@ -9,9 +9,9 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import Cairn
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy, policies_equal, to_json
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
 )
 
 
@@ -132,14 +132,11 @@ class IamRoleConverger:
                     self.iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=permissions_boundary)
                 else:
                     self.iam.delete_role_permissions_boundary(RoleName=name)
-        changes = plan_tag_changes(self.plan, self.owner, "iam_role", name, boto3_tag_list_to_dict(role.get("Tags")), desired_tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging IAM role " + name):
-                if to_set:
-                    self.iam.tag_role(RoleName=name, Tags=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    self.iam.untag_role(RoleName=name, TagKeys=to_remove)
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, "iam_role", name, boto3_tag_list_to_dict(role.get("Tags")), desired_tags,
+            action="tagging IAM role " + name,
+            add=lambda to_set: self.iam.tag_role(RoleName=name, Tags=dict_to_boto3_tag_list(to_set)),
+            remove=lambda to_remove: self.iam.untag_role(RoleName=name, TagKeys=to_remove))
         return role["Arn"]
 
     def delete(self, name):

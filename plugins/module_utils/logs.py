@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError
-from ansible_collections.cairn.platform.plugins.module_utils.tags import plan_tag_changes
+from ansible_collections.cairn.platform.plugins.module_utils.tags import apply_tag_changes
 
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
@@ -94,14 +94,11 @@ class LogGroupConverger:
                         self.logs.associate_kms_key(logGroupName=name, kmsKeyId=kms_key_id)
                     else:
                         self.logs.disassociate_kms_key(logGroupName=name)
-        changes = plan_tag_changes(self.plan, self.owner, "log_group", name, current_tags, desired_tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging log group " + name):
-                if to_set:
-                    self.logs.tag_resource(resourceArn=arn, tags=to_set)
-                if to_remove:
-                    self.logs.untag_resource(resourceArn=arn, tagKeys=to_remove)
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, "log_group", name, current_tags, desired_tags,
+            action="tagging log group " + name,
+            add=lambda to_set: self.logs.tag_resource(resourceArn=arn, tags=to_set),
+            remove=lambda to_remove: self.logs.untag_resource(resourceArn=arn, tagKeys=to_remove))
         return arn
 
     def delete(self, name):

@@ -15,9 +15,9 @@ import uuid
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
 )
 
 # Secrets Manager encrypts with this AWS managed key when a secret names no key.
@@ -102,14 +102,11 @@ class SecretConverger:
                 if current["kms_key_id"] != desired["kms_key_id"]:
                     kwargs["KmsKeyId"] = desired["kms_key_id"]
                 self.secretsmanager.update_secret(**kwargs)
-        changes = plan_tag_changes(self.plan, self.owner, "secret", name, boto3_tag_list_to_dict(secret.get("Tags")), desired_tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging secret " + name):
-                if to_set:
-                    self.secretsmanager.tag_resource(SecretId=arn, Tags=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    self.secretsmanager.untag_resource(SecretId=arn, TagKeys=to_remove)
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, "secret", name, boto3_tag_list_to_dict(secret.get("Tags")), desired_tags,
+            action="tagging secret " + name,
+            add=lambda to_set: self.secretsmanager.tag_resource(SecretId=arn, Tags=dict_to_boto3_tag_list(to_set)),
+            remove=lambda to_remove: self.secretsmanager.untag_resource(SecretId=arn, TagKeys=to_remove))
         return arn
 
     def delete(self, name, recovery_window_days=30):

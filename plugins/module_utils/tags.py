@@ -113,3 +113,19 @@ def plan_tag_changes(plan, ownership, resource_type, resource, current, desired)
     if plan.update(resource_type, resource, {"tags": current}, {"tags": after}):
         return to_set, to_remove
     return None
+
+
+def apply_tag_changes(cm, plan, ownership, resource_type, resource, current, desired, action, add, remove):
+    """Plan a tag update (tags/purge_tags contract); when it should be written, call add(to_set), remove(keys).
+
+    `add` and `remove` wrap the service's own tagging calls, which differ from service to service.
+    """
+    changes = plan_tag_changes(plan, ownership, resource_type, resource, current, desired)
+    if not changes:
+        return
+    to_set, to_remove = changes
+    with cm.doing(action):
+        if to_set:
+            add(to_set)
+        if to_remove:
+            remove(to_remove)

@@ -220,9 +220,9 @@ from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.s3 import check_bucket_name
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
 )
 from ansible_collections.cairn.platform.plugins.module_utils.waits import WaitClock
 
@@ -611,14 +611,11 @@ class AuditTrailConverger:
             if self.plan.update(RESOURCE_TYPE, name, before, after):
                 with self.cm.doing("writing the event selectors of trail " + name):
                     self.cloudtrail.put_event_selectors(TrailName=name, AdvancedEventSelectors=selectors)
-        changes = plan_tag_changes(self.plan, self.owner, RESOURCE_TYPE, name, self.trail_tags, tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging trail " + name):
-                if to_set:
-                    self.cloudtrail.add_tags(ResourceId=self.trail["TrailARN"], TagsList=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    self.cloudtrail.remove_tags(ResourceId=self.trail["TrailARN"], TagsList=[{"Key": key} for key in to_remove])
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, RESOURCE_TYPE, name, self.trail_tags, tags,
+            action="tagging trail " + name,
+            add=lambda to_set: self.cloudtrail.add_tags(ResourceId=self.trail["TrailARN"], TagsList=dict_to_boto3_tag_list(to_set)),
+            remove=lambda to_remove: self.cloudtrail.remove_tags(ResourceId=self.trail["TrailARN"], TagsList=[{"Key": key} for key in to_remove]))
         if not self.status.get("IsLogging") and self.plan.update(RESOURCE_TYPE, name, {"is_logging": False}, {"is_logging": True}):
             with self.cm.doing("starting the logging of trail " + name):
                 self.cloudtrail.start_logging(Name=name)

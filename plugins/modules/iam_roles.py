@@ -287,9 +287,9 @@ from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.policy import load_policy
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     Ownership,
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
 )
 
 ARGUMENT_SPEC = dict(
@@ -832,15 +832,11 @@ class IamRolesConverger:
                 if before.get("thumbprints") != desired.get("thumbprints"):
                     self.iam.update_open_id_connect_provider_thumbprint(
                         OpenIDConnectProviderArn=arn, ThumbprintList=desired["thumbprints"])
-        changes = plan_tag_changes(self.plan, self.owner, "iam_oidc_provider", provider["url"],
-                                   boto3_tag_list_to_dict(current.get("Tags")), desired_tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging IAM OIDC provider " + provider["url"]):
-                if to_set:
-                    self.iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    self.iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=to_remove)
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, "iam_oidc_provider", provider["url"], boto3_tag_list_to_dict(current.get("Tags")), desired_tags,
+            action="tagging IAM OIDC provider " + provider["url"],
+            add=lambda to_set: self.iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=dict_to_boto3_tag_list(to_set)),
+            remove=lambda to_remove: self.iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=to_remove))
         return arn
 
 

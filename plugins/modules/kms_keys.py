@@ -252,7 +252,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import Cairn
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy, policies_equal, to_json
-from ansible_collections.cairn.platform.plugins.module_utils.tags import boto3_tag_list_to_dict, dict_to_boto3_tag_list, plan_tag_changes
+from ansible_collections.cairn.platform.plugins.module_utils.tags import apply_tag_changes, boto3_tag_list_to_dict, dict_to_boto3_tag_list
 from ansible_collections.cairn.platform.plugins.module_utils.waits import WaitClock
 
 COMPONENT = "kms"
@@ -724,14 +724,11 @@ class KmsKeysConverger:
         if self.plan.update("kms_key", label, current_rotation, desired_rotation):
             with self.cm.doing("setting the rotation of KMS key " + key_id):
                 self.kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=key["rotation_period_days"])
-        changes = plan_tag_changes(self.plan, self.owner, "kms_key", label, found.tags, tags)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging KMS key " + key_id):
-                if to_set:
-                    self.kms.tag_resource(KeyId=key_id, Tags=dict_to_boto3_tag_list(to_set, "TagKey", "TagValue"))
-                if to_remove:
-                    self.kms.untag_resource(KeyId=key_id, TagKeys=to_remove)
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, "kms_key", label, found.tags, tags,
+            action="tagging KMS key " + key_id,
+            add=lambda to_set: self.kms.tag_resource(KeyId=key_id, Tags=dict_to_boto3_tag_list(to_set, "TagKey", "TagValue")),
+            remove=lambda to_remove: self.kms.untag_resource(KeyId=key_id, TagKeys=to_remove))
         self.ensure_aliases(key, found)
         return self.key_result(key, key_id, found.metadata["Arn"], bool(found.metadata.get("MultiRegion")))
 

@@ -278,9 +278,9 @@ from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGrou
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
     tag_specifications,
 )
 from ansible_collections.cairn.platform.plugins.module_utils.waits import WaitClock
@@ -636,14 +636,11 @@ class NetworkConverger:
         return self.owner.owns(boto3_tag_list_to_dict(resource.get(key)))
 
     def reconcile_tags(self, resource_type, label, resource_id, current_list, desired):
-        changes = plan_tag_changes(self.plan, self.owner, resource_type, label, boto3_tag_list_to_dict(current_list), desired)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging {0} {1}".format(resource_type, resource_id)):
-                if to_set:
-                    self.ec2.create_tags(Resources=[resource_id], Tags=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    self.ec2.delete_tags(Resources=[resource_id], Tags=[{"Key": key} for key in to_remove])
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, resource_type, label, boto3_tag_list_to_dict(current_list), desired,
+            action="tagging {0} {1}".format(resource_type, resource_id),
+            add=lambda to_set: self.ec2.create_tags(Resources=[resource_id], Tags=dict_to_boto3_tag_list(to_set)),
+            remove=lambda to_remove: self.ec2.delete_tags(Resources=[resource_id], Tags=[{"Key": key} for key in to_remove]))
 
     def describe(self, operation, result_key, what, **kwargs):
         with self.cm.doing("reading " + what):

@@ -461,9 +461,9 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import Cairn
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
 )
 from ansible_collections.cairn.platform.plugins.module_utils.waits import WaitClock
 
@@ -1159,14 +1159,11 @@ class RdsPostgresConverger:
         return self.owner.desired_tags(name=name, extra={DB_ROLE_TAG: db_role} if db_role else None)
 
     def reconcile_tags(self, resource_type, label, arn, current, desired):
-        changes = plan_tag_changes(self.plan, self.owner, resource_type, label, current, desired)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging {0} {1}".format(resource_type, label)):
-                if to_set:
-                    self.rds.add_tags_to_resource(ResourceName=arn, Tags=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    self.rds.remove_tags_from_resource(ResourceName=arn, TagKeys=to_remove)
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, resource_type, label, current, desired,
+            action="tagging {0} {1}".format(resource_type, label),
+            add=lambda to_set: self.rds.add_tags_to_resource(ResourceName=arn, Tags=dict_to_boto3_tag_list(to_set)),
+            remove=lambda to_remove: self.rds.remove_tags_from_resource(ResourceName=arn, TagKeys=to_remove))
 
     def list_tags(self, arn):
         with self.cm.doing("reading the tags of " + arn):

@@ -15,9 +15,9 @@ description:
   - Every bucket gets the public access block (all four settings on), C(BucketOwnerEnforced) object
     ownership (ACLs off), default encryption (SSE-KMS with a bucket key when O(buckets[].kms_key_arn)
     is set, else SSE-S3) and, by default, versioning and a TLS-only bucket policy.
-  - Optional per bucket, lifecycle rules, server access logging, object lock default retention and
-    extra bucket policy statements (for example the statements CloudTrail needs to write to an
-    audit bucket).
+  - Optional per bucket, lifecycle rules, server access logging, cross-region replication, object lock
+    default retention and extra bucket policy statements (for example the statements CloudTrail needs
+    to write to an audit bucket).
   - Every aspect is read back and compared by meaning (policies semantically, lifecycle rules
     normalized), so a change made by hand is reported in the plan and repaired.
 author:
@@ -124,6 +124,81 @@ options:
           prefix:
             description: Key prefix of the log objects. Defaults to C(<name>/).
             type: str
+      replication:
+        description:
+          - Replication of new object versions to other buckets, typically the same bucket of the DR
+            region stack (cross-region replication). Written after every listed bucket exists, with
+            access logging.
+          - Unset means leave the bucket's replication configuration alone, as O(tags) unset leaves tags
+            alone. V(rules=[]) (or V({})) removes it.
+          - Needs O(buckets[].versioning=true). S3 also needs versioning on the destination buckets and
+            refuses the configuration while a destination bucket is missing, so the destination stack
+            converges first.
+          - When the bucket uses SSE-KMS (O(buckets[].kms_key_arn)), every rule replicates SSE-KMS
+            encrypted objects (C(SourceSelectionCriteria)) and needs
+            O(buckets[].replication.rules[].destination_kms_key_arn); without SSE-KMS that option must
+            stay unset.
+          - Compared by meaning with what S3 reports (an empty filter, a missing storage class and
+            disabled criteria read as the defaults), so a rerun writes nothing. The module owns the whole
+            configuration; rules not listed are removed.
+          - Checked before any API call. ARNs may be V((known after apply)), the placeholder of a
+            resource an earlier task only planned in check mode.
+        type: dict
+        suboptions:
+          role_arn:
+            description:
+              - ARN of the IAM role S3 assumes to replicate (C(arn:aws:iam::<account>:role/<path><name>)).
+                Required when O(buckets[].replication.rules) is not empty.
+            type: str
+          rules:
+            description:
+              - The replication rules. An empty list removes the replication configuration.
+              - At most 1000 rules, each with a unique id and a unique priority.
+            type: list
+            elements: dict
+            default: []
+            suboptions:
+              id:
+                description: Unique rule id (1 to 255 characters).
+                type: str
+                required: true
+              prefix:
+                description: Key prefix of the objects the rule replicates. Empty means the whole bucket.
+                type: str
+                default: ""
+              destination_bucket_arn:
+                description:
+                  - ARN of the destination bucket (C(arn:aws:s3:::<name>)), with versioning enabled.
+                type: str
+                required: true
+              destination_kms_key_arn:
+                description:
+                  - ARN of the KMS key in the destination region that S3 encrypts the replicas with
+                    (C(ReplicaKmsKeyID)), for example a multi-Region replica key.
+                  - Required when the bucket uses SSE-KMS; must stay unset otherwise.
+                type: str
+              storage_class:
+                description: Storage class of the replicas.
+                type: str
+                default: STANDARD
+                choices: [STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE]
+              replicate_deletes:
+                description: Replicate delete markers (C(DeleteMarkerReplication)), so a deleted object reads as deleted in the replica too.
+                type: bool
+                default: true
+              replication_time_minutes:
+                description:
+                  - Turn on S3 Replication Time Control with its replication metrics. S3 offers one value,
+                    V(15) (99.99% of objects replicated within 15 minutes, events for late ones).
+                  - Unset means no RTC and no metrics.
+                type: int
+              priority:
+                description:
+                  - Which rule wins when the prefixes of two rules overlap (the higher number). 0 or more,
+                    unique across the rules.
+                  - Defaults to the rule's position counted from the end, so the first listed rule wins
+                    (with three rules, 3, 2 and 1).
+                type: int
       object_lock:
         description:
           - Object lock with a default retention for new object versions.
@@ -206,6 +281,15 @@ notes:
   - O(purge_buckets) lists this region's buckets (C(ListBuckets) with C(BucketRegion)) and reads the
     tags of each one that is not listed.
   - S3 Control (account-level public access block, access points) is not used.
+  - Replication is configured, not checked end to end. S3 reports a failed replication (a destination key the
+    role may not use, a destination without versioning after the fact) only per object
+    (C(ReplicationStatus) C(FAILED)) and in the replication metrics of O(buckets[].replication.rules[].replication_time_minutes).
+  - The emulator (moto) stores the replication configuration but copies no object, and its
+    C(GetBucketReplication) answers every rule with an empty prefix filter and delete marker replication
+    C(Disabled) and without C(SourceSelectionCriteria), whatever was written. The emulator tests cover the
+    settings it keeps; botocore Stubber tests cover the request shapes S3 validates (C(ReplicaKmsKeyID) with
+    C(SseKmsEncryptedObjects), RTC with metrics, a V2 filter with delete marker replication and a priority)
+    and S3's own answers read back as no change.
   - Tested against moto. Where moto differs from S3, botocore Stubber tests cover the real answers
     (a bucket of another account answers C(HeadBucket) with 403; C(CreateBucket) with
     C(BucketAlreadyExists)). moto stores the public access block but does not enforce it, and it
@@ -249,6 +333,30 @@ EXAMPLES = r"""
             expiration_days: 2557
             noncurrent_expiration_days: 30
   register: audit_buckets
+
+- name: Uploads bucket replicated to the DR region (the DR stack's bucket must exist, versioned)
+  cairn.platform.s3_buckets:
+    environment: prod
+    stack: prod-us-east-1
+    buckets:
+      - name: cairn-prod-123456789012-us-east-1-uploads
+        kms_key_arn: "{{ cairn_security.kms_keys.s3.arn }}"
+        replication:
+          role_arn: "{{ cairn_security.iam_roles['prod-us-east-1-s3-replication'].arn }}"
+          rules:
+            - id: uploads-to-dr
+              destination_bucket_arn: "arn:aws:s3:::cairn-prod-123456789012-us-west-2-uploads"
+              destination_kms_key_arn: "{{ dr_s3_key_arn }}"
+              replication_time_minutes: 15
+
+- name: Stop replicating (an unset replication option would leave it alone)
+  cairn.platform.s3_buckets:
+    environment: prod
+    stack: prod-us-east-1
+    buckets:
+      - name: cairn-prod-123456789012-us-east-1-uploads
+        kms_key_arn: "{{ cairn_security.kms_keys.s3.arn }}"
+        replication: {}
 
 - name: Plan only; check mode never writes
   cairn.platform.s3_buckets:
@@ -299,6 +407,12 @@ buckets:
     kms_key_arn: {description: "The SSE-KMS key, or null.", type: str, returned: when present}
     object_lock_enabled: {description: Whether object lock is on., type: bool, returned: when present}
     access_logging_target: {description: "The access-log target bucket, or null.", type: str, returned: when present}
+    replication:
+      description:
+        - "The replication configuration as the module compares it: C(role_arn) and C(rules) (sorted by id, with
+          the derived C(sse_kms_encrypted_objects) and C(metrics_minutes)), or null when removed."
+      type: dict
+      returned: when present and O(buckets[].replication) is set
   sample:
     - name: cairn-prod-use1-audit
       arn: "arn:aws:s3:::cairn-prod-use1-audit"
@@ -335,6 +449,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.tags import (
 DEFAULT_COMPONENT = "storage"
 RESOURCE_TYPE = "s3_bucket"
 STORAGE_CLASSES = ("STANDARD_IA", "INTELLIGENT_TIERING", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
+REPLICA_STORAGE_CLASSES = ("STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -355,6 +470,27 @@ ARGUMENT_SPEC = dict(
             access_logging=dict(
                 type="dict",
                 options=dict(target_bucket=dict(type="str", required=True), prefix=dict(type="str")),
+            ),
+            replication=dict(
+                type="dict",
+                options=dict(
+                    role_arn=dict(type="str"),
+                    rules=dict(
+                        type="list",
+                        elements="dict",
+                        default=[],
+                        options=dict(
+                            id=dict(type="str", required=True),
+                            prefix=dict(type="str", default=""),
+                            destination_bucket_arn=dict(type="str", required=True),
+                            destination_kms_key_arn=dict(type="str", no_log=False),
+                            storage_class=dict(type="str", default="STANDARD", choices=list(REPLICA_STORAGE_CLASSES)),
+                            replicate_deletes=dict(type="bool", default=True),
+                            replication_time_minutes=dict(type="int"),
+                            priority=dict(type="int"),
+                        ),
+                    ),
+                ),
             ),
             object_lock=dict(
                 type="dict",

@@ -214,9 +214,9 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import Cairn
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
     tag_specifications,
 )
 
@@ -662,15 +662,11 @@ class SecurityGroupConverger:
         group_id = group["GroupId"]
         label = desired["group_name"]
         if record:
-            changes = plan_tag_changes(self.plan, self.owner, "security_group", label,
-                                       boto3_tag_list_to_dict(group.get("Tags")), self.tags_for(label))
-            if changes:
-                to_set, to_remove = changes
-                with self.cm.doing("tagging security group " + group_id):
-                    if to_set:
-                        self.ec2.create_tags(Resources=[group_id], Tags=dict_to_boto3_tag_list(to_set))
-                    if to_remove:
-                        self.ec2.delete_tags(Resources=[group_id], Tags=[{"Key": key} for key in to_remove])
+            apply_tag_changes(
+                self.cm, self.plan, self.owner, "security_group", label, boto3_tag_list_to_dict(group.get("Tags")), self.tags_for(label),
+                action="tagging security group " + group_id,
+                add=lambda to_set: self.ec2.create_tags(Resources=[group_id], Tags=dict_to_boto3_tag_list(to_set)),
+                remove=lambda to_remove: self.ec2.delete_tags(Resources=[group_id], Tags=[{"Key": key} for key in to_remove]))
         work = {}
         for direction in DIRECTIONS:
             current = self.current_rules(group, direction)

@@ -294,9 +294,9 @@ from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGrou
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
+    apply_tag_changes,
     boto3_tag_list_to_dict,
     dict_to_boto3_tag_list,
-    plan_tag_changes,
 )
 
 COMPONENT = "waf"
@@ -760,14 +760,11 @@ class WafConverger:
 
     def reconcile_tags(self, resource_type, label, arn, current, desired, keep=()):
         current = {key: value for key, value in current.items() if key not in keep}
-        changes = plan_tag_changes(self.plan, self.owner, resource_type, label, current, desired)
-        if changes:
-            to_set, to_remove = changes
-            with self.cm.doing("tagging {0} {1}".format(resource_type, label)):
-                if to_set:
-                    self.waf.tag_resource(ResourceARN=arn, Tags=dict_to_boto3_tag_list(to_set))
-                if to_remove:
-                    self.waf.untag_resource(ResourceARN=arn, TagKeys=to_remove)
+        apply_tag_changes(
+            self.cm, self.plan, self.owner, resource_type, label, current, desired,
+            action="tagging {0} {1}".format(resource_type, label),
+            add=lambda to_set: self.waf.tag_resource(ResourceARN=arn, Tags=dict_to_boto3_tag_list(to_set)),
+            remove=lambda to_remove: self.waf.untag_resource(ResourceARN=arn, TagKeys=to_remove))
 
     def plan_view(self, rules, arns):
         """Rules for the plan: our IP sets by name, so a check run and the real run read the same."""
