@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 
-from ansible.module_utils import basic
+from ansible.module_utils import _internal, basic
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -44,6 +44,9 @@ def run_module(name, args, check_mode=False, diff=False):
 
     # Warnings are process-global in Ansible; each run starts with none, as a real module process does.
     warnings._global_warnings.clear()
+    # A module process is never the controller; a test that loaded controller code (the inventory
+    # tests do) would otherwise send module warnings to the controller's display.
+    was_controller, _internal.is_controller = _internal.is_controller, False
     original_exit, original_fail = basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json
     basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json = exit_json, fail_json
     try:
@@ -55,4 +58,5 @@ def run_module(name, args, check_mode=False, diff=False):
         return done.result
     finally:
         basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json = original_exit, original_fail
+        _internal.is_controller = was_controller
     raise AssertionError("module {0} returned without exit_json".format(name))
