@@ -42,6 +42,13 @@ for spec in roles/*/meta/argument_specs.y*ml; do
   name=$(basename "$(dirname "$(dirname "$spec")")")
   render role "cairn.platform.$name"; roles=$((roles + 1))
 done
+# module_defaults for group/cairn.platform.aws only reach modules listed in the action group.
+grouped=$(python -c 'import yaml; print(" ".join(yaml.safe_load(open("meta/runtime.yml"))["action_groups"]["aws"]))')
+for file in plugins/modules/*.py; do
+  name=$(basename "$file" .py)
+  [[ "$name" == __init__ || " $grouped " == *" $name "* ]] && continue
+  echo "docs-lint: module $name is missing from action_groups.aws in meta/runtime.yml" >&2; failed=1
+done
 # A role without argument_specs has no documentation at all: say so.
 for dir in roles/*/; do
   compgen -G "${dir}meta/argument_specs.y*ml" >/dev/null || { echo "docs-lint: ${dir%/} has no meta/argument_specs.yml" >&2; failed=1; }
