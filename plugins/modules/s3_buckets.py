@@ -141,7 +141,7 @@ options:
           - Compared by meaning with what S3 reports (an empty filter, a missing storage class and
             disabled criteria read as the defaults), so a rerun writes nothing. The module owns the whole
             configuration; rules not listed are removed.
-          - Checked before any API call. ARNs may be V((known after apply)), the placeholder of a
+          - Checked before any API call. ARNs may be the placeholder V((known after apply\)) of a
             resource an earlier task only planned in check mode.
         type: dict
         suboptions:
@@ -531,6 +531,8 @@ ARGUMENT_SPEC = dict(
 # Pure checks (no API call; unit-tested directly)
 # ---------------------------------------------------------------------------------------------
 _KMS_ARN = re.compile(r"^arn:(aws[a-z\-]*):kms:([a-z0-9\-]+):(\d{12}):(key/[A-Za-z0-9\-]+|alias/[A-Za-z0-9/_\-]+)$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/([\w+=,.@\-]+/)*[\w+=,.@\-]{1,64}$")
+_BUCKET_ARN = re.compile(r"^arn:aws[a-z\-]*:s3:::(.*)$")
 
 # The S3 storage-class waterfall: where a lifecycle transition may go next.
 NEXT_CLASSES = {
@@ -549,6 +551,9 @@ MAX_RETENTION_DAYS = 36500
 MAX_RETENTION_YEARS = 100
 MAX_POLICY_BYTES = 20 * 1024
 MAX_LIFECYCLE_RULES = 1000
+MAX_REPLICATION_RULES = 1000
+# S3 Replication Time Control has a single setting.
+RTC_MINUTES = 15
 
 TLS_SIDS = ("DenyInsecureTransport", "DenyOutdatedTls")
 LOG_DELIVERY_SID = "S3ServerAccessLogs"
@@ -557,7 +562,8 @@ OWNERSHIP = "BucketOwnerEnforced"
 PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 
 
-def check_kms_key_arn(field, arn, region):
+def check_kms_key_arn(field, arn, region=None):
+    """A KMS key (or alias) ARN; in `region` when one is given."""
     if arn == UNKNOWN:
         return  # a key an earlier task plans to create (check mode)
     match = _KMS_ARN.match(arn or "")
@@ -565,7 +571,7 @@ def check_kms_key_arn(field, arn, region):
         raise InputError(
             "{0}: {1!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, or an alias ARN).".format(field, arn)
         )
-    if match.group(2) != region:
+    if region and match.group(2) != region:
         raise InputError(
             "{0}: the key is in {1} but the bucket is in {2}; S3 encrypts only with a key of the bucket's "
             "region (use a multi-Region replica key there).".format(field, match.group(2), region)
@@ -639,6 +645,78 @@ def check_object_lock(field, lock):
         raise InputError("{0}.days: must be 1 to {1}; got {2}.".format(field, MAX_RETENTION_DAYS, days))
     if years is not None and not 1 <= years <= MAX_RETENTION_YEARS:
         raise InputError("{0}.years: must be 1 to {1}; got {2}.".format(field, MAX_RETENTION_YEARS, years))
+
+
+def check_role_arn(field, arn):
+    if arn == UNKNOWN:
+        return  # a role an earlier task plans to create (check mode)
+    if not isinstance(arn, str) or not _ROLE_ARN.match(arn):
+        raise InputError("{0}: {1!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<path><name>).".format(field, arn))
+
+
+def check_bucket_arn(field, arn, source):
+    if arn == UNKNOWN:
+        return  # a bucket an earlier task plans to create (check mode)
+    match = _BUCKET_ARN.match(arn or "")
+    if not match:
+        raise InputError("{0}: {1!r} is not an S3 bucket ARN (arn:aws:s3:::<bucket name>).".format(field, arn))
+    check_bucket_name(field, match.group(1))
+    if match.group(1) == source:
+        raise InputError("{0}: bucket {1} cannot replicate into itself; name the bucket of the destination "
+                         "stack.".format(field, source))
+
+
+def check_replication(field, item):
+    """Check buckets[].replication and fill in the default priorities; nothing to check when it removes replication."""
+    replication = item.get("replication")
+    rules = (replication or {}).get("rules") or []
+    if not rules:
+        return
+    here = field + ".replication"
+    if not item["versioning"]:
+        raise InputError("{0}: S3 replicates only from a bucket with versioning enabled; versioning cannot be false "
+                         "with replication rules.".format(here))
+    if not replication.get("role_arn"):
+        raise InputError("{0}.role_arn: required with replication rules; it is the IAM role S3 assumes to "
+                         "replicate.".format(here))
+    check_role_arn(here + ".role_arn", replication["role_arn"])
+    if len(rules) > MAX_REPLICATION_RULES:
+        raise InputError("{0}.rules: S3 allows at most {1} replication rules; got {2}.".format(here, MAX_REPLICATION_RULES, len(rules)))
+    sse_kms = bool(item.get("kms_key_arn"))
+    ids, priorities = {}, {}
+    for index, rule in enumerate(rules):
+        rule_field = "{0}.rules[{1}]".format(here, index)
+        if not rule["id"] or len(rule["id"]) > 255:
+            raise InputError("{0}.id: must be 1 to 255 characters; got {1!r}.".format(rule_field, rule["id"]))
+        if rule["id"] in ids:
+            raise InputError("{0}.id: {1!r} is also the id of rules[{2}]; rule ids must be unique.".format(rule_field, rule["id"], ids[rule["id"]]))
+        ids[rule["id"]] = index
+        if len(rule.get("prefix") or "") > 1024:
+            raise InputError("{0}.prefix: S3 allows at most 1024 characters.".format(rule_field))
+        check_bucket_arn(rule_field + ".destination_bucket_arn", rule["destination_bucket_arn"], item["name"])
+        key = rule.get("destination_kms_key_arn")
+        if sse_kms and not key:
+            raise InputError("{0}.destination_kms_key_arn: bucket {1} uses SSE-KMS, and S3 replicates SSE-KMS objects only "
+                             "with a replica key in the destination region (ReplicaKmsKeyID); give its ARN.".format(rule_field, item["name"]))
+        if key and not sse_kms:
+            raise InputError("{0}.destination_kms_key_arn: bucket {1} uses SSE-S3, so there are no SSE-KMS objects to "
+                             "re-encrypt and S3 refuses a replica key without them; remove it, or set kms_key_arn on the "
+                             "bucket.".format(rule_field, item["name"]))
+        if key:
+            check_kms_key_arn(rule_field + ".destination_kms_key_arn", key)
+        minutes = rule.get("replication_time_minutes")
+        if minutes is not None and minutes != RTC_MINUTES:
+            raise InputError("{0}.replication_time_minutes: S3 Replication Time Control has one setting, {1} minutes; "
+                             "got {2}. Leave it unset for replication without RTC.".format(rule_field, RTC_MINUTES, minutes))
+        if rule.get("priority") is None:
+            rule["priority"] = len(rules) - index
+        elif rule["priority"] < 0:
+            raise InputError("{0}.priority: must be 0 or more; got {1}.".format(rule_field, rule["priority"]))
+        if rule["priority"] in priorities:
+            raise InputError("{0}.priority: {1} is also the priority of rules[{2}] (unset priorities count down from the "
+                             "number of rules); S3 needs a unique priority per rule.".format(
+                                 rule_field, rule["priority"], priorities[rule["priority"]]))
+        priorities[rule["priority"]] = index
 
 
 def _as_list(value):
@@ -764,6 +842,7 @@ def check_present_bucket(field, item, region):
         if len(logging["prefix"]) > 1024:
             raise InputError("{0}.access_logging.prefix: S3 allows at most 1024 characters.".format(field))
     check_lifecycle_rules(field + ".lifecycle_rules", item.get("lifecycle_rules") or [])
+    check_replication(field, item)
     check_policy_statements(field + ".extra_policy_statements", item["name"], item.get("extra_policy_statements") or [])
 
 
@@ -906,13 +985,119 @@ def desired_versioning(wanted, current):
     return "Suspended" if current == "Enabled" else current
 
 
+def _enabled(setting):
+    return (setting or {}).get("Status") == "Enabled"
+
+
+def desired_replication(replication, source_sse_kms):
+    """The configuration to have, in the shape replication_from_api reads; None removes it."""
+    rules = (replication or {}).get("rules") or []
+    if not rules:
+        return None
+    normalized = [{
+        "id": rule["id"],
+        "priority": rule["priority"],
+        "prefix": rule.get("prefix") or "",
+        "enabled": True,
+        "destination_bucket_arn": rule["destination_bucket_arn"],
+        "destination_kms_key_arn": rule.get("destination_kms_key_arn") or None,
+        "storage_class": rule.get("storage_class") or "STANDARD",
+        "replicate_deletes": rule.get("replicate_deletes", True),
+        "replication_time_minutes": rule.get("replication_time_minutes"),
+        # S3 requires the metrics with RTC; the module turns them on together.
+        "metrics_minutes": rule.get("replication_time_minutes"),
+        "sse_kms_encrypted_objects": bool(source_sse_kms),
+    } for rule in rules]
+    return {"role_arn": replication["role_arn"], "rules": sorted(normalized, key=lambda rule: rule["id"])}
+
+
+# Parts of a replication rule this module writes; anything else makes a rule differ from every desired one.
+_KNOWN_REPLICATION_KEYS = ("ID", "Priority", "Status", "Filter", "Prefix", "DeleteMarkerReplication", "SourceSelectionCriteria",
+                           "ExistingObjectReplication", "Destination")
+_KNOWN_DESTINATION_KEYS = ("Bucket", "StorageClass", "EncryptionConfiguration", "ReplicationTime", "Metrics")
+
+
+def replication_rule_from_api(rule):
+    destination = rule.get("Destination") or {}
+    filter_ = rule.get("Filter") or {}
+    criteria = rule.get("SourceSelectionCriteria") or {}
+    rtc, metrics = destination.get("ReplicationTime") or {}, destination.get("Metrics") or {}
+    normalized = {
+        "id": rule.get("ID"),
+        "priority": rule.get("Priority"),
+        # S3 answers an empty prefix filter as Filter {} or Filter {Prefix: ""}.
+        "prefix": filter_.get("Prefix", rule.get("Prefix")) or "",
+        "enabled": rule.get("Status") == "Enabled",
+        "destination_bucket_arn": destination.get("Bucket"),
+        "destination_kms_key_arn": (destination.get("EncryptionConfiguration") or {}).get("ReplicaKmsKeyID") or None,
+        "storage_class": destination.get("StorageClass") or "STANDARD",
+        "replicate_deletes": _enabled(rule.get("DeleteMarkerReplication")),
+        "replication_time_minutes": (rtc.get("Time") or {}).get("Minutes") if _enabled(rtc) else None,
+        "metrics_minutes": (metrics.get("EventThreshold") or {}).get("Minutes") if _enabled(metrics) else None,
+        "sse_kms_encrypted_objects": _enabled(criteria.get("SseKmsEncryptedObjects")),
+    }
+    other = {key: value for key, value in rule.items() if key not in _KNOWN_REPLICATION_KEYS}
+    if "Filter" not in rule:
+        # A V1 rule: S3 replicates its delete markers by other rules than the V2 rule this module writes.
+        other["Filter"] = None
+    other_filter = {key: value for key, value in filter_.items() if key != "Prefix"}
+    if other_filter:
+        other["Filter"] = other_filter
+    other_destination = {key: value for key, value in destination.items() if key not in _KNOWN_DESTINATION_KEYS}
+    if other_destination:
+        other["Destination"] = other_destination
+    # Disabled is what an absent setting means.
+    other_criteria = {key: value for key, value in criteria.items() if key != "SseKmsEncryptedObjects" and _enabled(value)}
+    if other_criteria:
+        other["SourceSelectionCriteria"] = other_criteria
+    if _enabled(rule.get("ExistingObjectReplication")):
+        other["ExistingObjectReplication"] = rule["ExistingObjectReplication"]
+    if other:
+        normalized["unmanaged"] = json.loads(json.dumps(other, default=str))
+    return normalized
+
+
+def replication_from_api(configuration):
+    rules = (configuration or {}).get("Rules") or []
+    if not rules:
+        return None
+    return {"role_arn": configuration.get("Role"),
+            "rules": sorted((replication_rule_from_api(rule) for rule in rules), key=lambda rule: str(rule["id"]))}
+
+
+def replication_to_api(replication):
+    """The V2 configuration (with Filter), which needs DeleteMarkerReplication and Priority in every rule."""
+    api_rules = []
+    for rule in replication["rules"]:
+        destination = {"Bucket": rule["destination_bucket_arn"], "StorageClass": rule["storage_class"]}
+        if rule["destination_kms_key_arn"]:
+            destination["EncryptionConfiguration"] = {"ReplicaKmsKeyID": rule["destination_kms_key_arn"]}
+        if rule["replication_time_minutes"]:
+            destination["ReplicationTime"] = {"Status": "Enabled", "Time": {"Minutes": rule["replication_time_minutes"]}}
+        if rule["metrics_minutes"]:
+            destination["Metrics"] = {"Status": "Enabled", "EventThreshold": {"Minutes": rule["metrics_minutes"]}}
+        api_rule = {
+            "ID": rule["id"],
+            "Priority": rule["priority"],
+            "Status": "Enabled" if rule["enabled"] else "Disabled",
+            "Filter": {"Prefix": rule["prefix"]},
+            "DeleteMarkerReplication": {"Status": "Enabled" if rule["replicate_deletes"] else "Disabled"},
+            "Destination": destination,
+        }
+        if rule["sse_kms_encrypted_objects"]:
+            api_rule["SourceSelectionCriteria"] = {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
+        api_rules.append(api_rule)
+    return {"Role": replication["role_arn"], "Rules": api_rules}
+
+
 # ---------------------------------------------------------------------------------------------
 # The converger
 # ---------------------------------------------------------------------------------------------
 # Reads that answer "not configured" with an error code rather than an empty answer.
 NOT_CONFIGURED = ("NoSuchTagSet", "NoSuchBucketPolicy", "ServerSideEncryptionConfigurationNotFoundError",
                   "NoSuchPublicAccessBlockConfiguration", "OwnershipControlsNotFoundError",
-                  "ObjectLockConfigurationNotFoundError", "NoSuchLifecycleConfiguration")
+                  "ObjectLockConfigurationNotFoundError", "NoSuchLifecycleConfiguration",
+                  "ReplicationConfigurationNotFoundError")
 
 
 class BucketState:
@@ -932,12 +1117,12 @@ class S3BucketsConverger:
     """Reads the listed buckets (and, for purge, the stack's others), refuses what it must, then converges.
 
     Aspects are converged in two passes: everything a bucket needs on its own first, then access
-    logging, which needs the target bucket's policy in place. Replication (issue 4) belongs in the
-    second pass too, after versioning on both sides.
+    logging, which needs the target bucket's policy in place, and replication, which needs versioning.
+    Replication is an aspect only when its option is set (unset leaves it alone).
     """
 
     FIRST_PASS = ("public_access_block", "ownership_controls", "encryption", "versioning", "object_lock", "policy", "lifecycle")
-    SECOND_PASS = ("logging",)
+    SECOND_PASS = ("logging", "replication")
 
     def __init__(self, cm, spec):
         self.cm = cm
@@ -981,7 +1166,7 @@ class S3BucketsConverger:
         state.tags = boto3_tag_list_to_dict((tagging or {}).get("TagSet"))
         return state
 
-    def read_aspects(self, state):
+    def read_aspects(self, state, replication_managed):
         name = state.name
         aspects = state.aspects
         what = "reading the {0} of bucket " + name
@@ -1001,6 +1186,9 @@ class S3BucketsConverger:
         aspects["object_lock"] = object_lock_from_api(lock.get("ObjectLockConfiguration"))
         lifecycle = self.call(what.format("lifecycle rules"), "get_bucket_lifecycle_configuration", Bucket=name) or {}
         aspects["lifecycle"] = lifecycle_from_api(lifecycle.get("Rules"))
+        if replication_managed:
+            replication = self.call(what.format("replication configuration"), "get_bucket_replication", Bucket=name) or {}
+            aspects["replication"] = replication_from_api(replication.get("ReplicationConfiguration"))
 
     def read(self):
         for item in self.spec["buckets"]:
@@ -1008,7 +1196,7 @@ class S3BucketsConverger:
             state.owned = state.exists and not state.foreign and item["ownership"].owns(state.tags)
             # An absent bucket needs no aspects read, only (later) whether it is empty.
             if item["state"] == "present" and state.owned and state.region in (None, self.region):
-                self.read_aspects(state)
+                self.read_aspects(state, item.get("replication") is not None)
             self.states[item["name"]] = state
         if self.spec["purge_buckets"]:
             self.read_purge_candidates()
@@ -1107,7 +1295,7 @@ class S3BucketsConverger:
     def desired_aspects(self, item):
         current = self.states[item["name"]].aspects
         logging = item.get("access_logging")
-        return {
+        aspects = {
             "public_access_block": dict(PUBLIC_ACCESS_BLOCK),
             "ownership_controls": OWNERSHIP,
             "encryption": desired_encryption(item.get("kms_key_arn")),
@@ -1117,6 +1305,9 @@ class S3BucketsConverger:
             "lifecycle": desired_lifecycle(item.get("lifecycle_rules") or []),
             "logging": {"target_bucket": logging["target_bucket"], "prefix": logging["prefix"]} if logging else None,
         }
+        if item.get("replication") is not None:
+            aspects["replication"] = desired_replication(item["replication"], item.get("kms_key_arn"))
+        return aspects
 
     # ---- writing ---------------------------------------------------------------------------
     def write(self, aspect, name, desired):
@@ -1145,6 +1336,11 @@ class S3BucketsConverger:
             elif aspect == "logging":
                 status = {"LoggingEnabled": {"TargetBucket": desired["target_bucket"], "TargetPrefix": desired["prefix"]}} if desired else {}
                 self.s3.put_bucket_logging(Bucket=name, BucketLoggingStatus=status)
+            elif aspect == "replication":
+                if desired:
+                    self.s3.put_bucket_replication(Bucket=name, ReplicationConfiguration=replication_to_api(desired))
+                else:
+                    self.s3.delete_bucket_replication(Bucket=name)
 
     @staticmethod
     def same(aspect, current, desired):
@@ -1207,11 +1403,15 @@ class S3BucketsConverger:
     def converge_aspects(self, item, aspects):
         name = item["name"]
         state = self.states[name]
+        managed = [aspect for aspect in aspects if aspect in self.desired[name]]
         if not state.exists:
-            if name in self.created and "logging" in aspects and self.desired[name]["logging"]:
-                self.write("logging", name, self.desired[name]["logging"])
+            # Only the second pass comes here: create() wrote the first. Nothing is set on a new bucket yet.
+            if name in self.created:
+                for aspect in managed:
+                    if self.desired[name][aspect] is not None:
+                        self.write(aspect, name, self.desired[name][aspect])
             return
-        for aspect in aspects:
+        for aspect in managed:
             current, desired = state.aspects.get(aspect), self.desired[name][aspect]
             if self.same(aspect, current, desired):
                 continue
@@ -1293,6 +1493,8 @@ class S3BucketsConverger:
                     object_lock_enabled=desired["object_lock"]["enabled"],
                     access_logging_target=(desired["logging"] or {}).get("target_bucket"),
                 )
+                if "replication" in desired:
+                    entry["replication"] = desired["replication"]
                 arns[name] = arn
             buckets.append(entry)
         for name in self.purged:

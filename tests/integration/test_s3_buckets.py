@@ -3,6 +3,11 @@
 Calls are counted by the emulator's recorder, from outside the module. The emulator evaluates a
 deny on aws:SecureTransport for every object call, so no test writes objects into a TLS-only
 bucket: the TLS-only policy is read back instead, and the delete tests use tls_only: false.
+
+Replication: the emulator stores the configuration (and copies nothing), but answers every rule
+with an empty prefix filter, delete marker replication Disabled and no SourceSelectionCriteria.
+The emulator tests use settings it keeps; the full configuration is pinned by a strict xfail
+below and covered against S3's answers in tests/unit/test_s3_buckets_replication.py.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import pytest
 from support.emulator import count_by_operation, mutating_calls
 from support.modules import ModuleFailed, run_module
 
+from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
+
 STACK = dict(environment="test", stack="test-us-east-1", tags={"owner": "platform"})
 ACCESS_LOGS = "cairn-test-use1-access-logs"
 AUDIT = "cairn-test-use1-audit"
@@ -25,6 +32,10 @@ ARCHIVE_RULE = dict(
                  dict(days=180, storage_class="DEEP_ARCHIVE")],
     expiration_days=2557, noncurrent_expiration_days=30, abort_incomplete_multipart_days=7,
 )
+DR_UPLOADS = "cairn-test-usw2-uploads"
+DR_ARCHIVE = "cairn-test-usw2-archive"
+REPLICATION_ROLE = "arn:aws:iam::123456789012:role/cairn/test-us-east-1-s3-replication"
+DR_KEY = "arn:aws:kms:us-west-2:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 CLOUDTRAIL_STATEMENT = {
     "Sid": "CloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
     "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::" + AUDIT,
@@ -281,6 +292,141 @@ def test_purge_deletes_only_the_stacks_unlisted_empty_buckets_of_the_component(a
     assert sorted(b["Name"] for b in s3().list_buckets()["Buckets"]) == [AUDIT, UPLOADS, "someone-elses-bucket"]
 
 
+# ---- replication ----------------------------------------------------------------------------
+def replication(*rules, role_arn=REPLICATION_ROLE):
+    return dict(role_arn=role_arn, rules=list(rules))
+
+
+def kept_rule(**overrides):
+    """A rule with the settings the emulator reads back as written (see the module docstring)."""
+    return dict(dict(id="uploads-to-dr", destination_bucket_arn="arn:aws:s3:::" + DR_UPLOADS, replicate_deletes=False,
+                     storage_class="STANDARD_IA", replication_time_minutes=15), **overrides)
+
+
+@pytest.fixture
+def dr_buckets(aws_env):
+    """The destination buckets, made by the DR stack's own run first, as S3 requires (versioned)."""
+    run_module("s3_buckets", dict(STACK, stack="test-us-west-2", region="us-west-2",
+                                  buckets=[dict(name=DR_UPLOADS), dict(name=DR_ARCHIVE)]))
+
+
+def stored_replication(bucket=UPLOADS):
+    return s3().get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
+
+
+def test_replication_is_planned_in_check_mode_written_after_versioning_and_quiet_on_rerun(aws_env, dr_buckets):
+    args = dict(STACK, buckets=[dict(name=UPLOADS, replication=replication(
+        kept_rule(), kept_rule(id="archive-to-dr", destination_bucket_arn="arn:aws:s3:::" + DR_ARCHIVE,
+                               storage_class="GLACIER", replication_time_minutes=None)))])
+    with aws_env.recording() as calls:
+        planned = run_module("s3_buckets", args, check_mode=True, diff=True)
+    assert mutating_calls(calls) == []
+    planned_replication = planned["diff"]["after"]["s3_bucket/" + UPLOADS]["replication"]
+    assert planned_replication["role_arn"] == REPLICATION_ROLE
+    # Sorted by id; unset priorities count down from the first listed rule.
+    assert [(r["id"], r["priority"]) for r in planned_replication["rules"]] == [("archive-to-dr", 1), ("uploads-to-dr", 2)]
+
+    with aws_env.recording() as calls:
+        applied = run_module("s3_buckets", args)
+    assert applied["changes"] == planned["changes"]
+    operations = [c.operation for c in mutating_calls(calls)]
+    assert operations.count("PutBucketReplication") == 1
+    assert operations.index("PutBucketVersioning") < operations.index("PutBucketReplication")
+    assert applied["buckets"][0]["replication"] == planned_replication
+
+    stored = stored_replication()
+    assert stored["Role"] == REPLICATION_ROLE
+    rules = {rule["ID"]: rule for rule in stored["Rules"]}
+    assert rules["uploads-to-dr"]["Priority"] == 2 and rules["uploads-to-dr"]["Status"] == "Enabled"
+    assert rules["uploads-to-dr"]["Filter"] == {"Prefix": ""}
+    assert rules["uploads-to-dr"]["DeleteMarkerReplication"] == {"Status": "Disabled"}
+    assert rules["uploads-to-dr"]["Destination"] == {
+        "Bucket": "arn:aws:s3:::" + DR_UPLOADS, "StorageClass": "STANDARD_IA",
+        "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+        "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}}
+    assert rules["archive-to-dr"]["Destination"] == {"Bucket": "arn:aws:s3:::" + DR_ARCHIVE, "StorageClass": "GLACIER"}
+
+    for check_mode in (False, True):
+        with aws_env.recording() as calls:
+            rerun = run_module("s3_buckets", args, check_mode=check_mode)
+        assert rerun["changed"] is False and mutating_calls(calls) == []
+        assert count_by_operation(calls)["s3:GetBucketReplication"] == 1
+
+
+def test_replication_is_added_repaired_left_alone_when_unset_and_removed_when_empty(aws_env, dr_buckets):
+    run_module("s3_buckets", dict(STACK, buckets=[dict(name=UPLOADS)]))
+    args = dict(STACK, buckets=[dict(name=UPLOADS, replication=replication(kept_rule()))])
+    planned = run_module("s3_buckets", args, check_mode=True)
+    with aws_env.recording() as calls:
+        added = run_module("s3_buckets", args)
+    assert plan_keys(planned) == plan_keys(added) == [("update", "s3_bucket", UPLOADS)]
+    assert changed_fields(added, UPLOADS) == ["replication"]
+    assert added["changes"][0]["fields"]["replication"]["before"] is None
+    assert [c.operation for c in mutating_calls(calls)] == ["PutBucketReplication"]
+
+    # A change by hand is reported and repaired.
+    by_hand = stored_replication()
+    by_hand["Rules"][0]["Destination"]["StorageClass"] = "STANDARD"
+    s3().put_bucket_replication(Bucket=UPLOADS, ReplicationConfiguration=by_hand)
+    drift = run_module("s3_buckets", args, check_mode=True)
+    before, after = drift["changes"][0]["fields"]["replication"]["before"], drift["changes"][0]["fields"]["replication"]["after"]
+    assert (before["rules"][0]["storage_class"], after["rules"][0]["storage_class"]) == ("STANDARD", "STANDARD_IA")
+    assert run_module("s3_buckets", args)["changes"] == drift["changes"]
+    assert stored_replication()["Rules"][0]["Destination"]["StorageClass"] == "STANDARD_IA"
+
+    # Unset: left alone, not even read.
+    with aws_env.recording() as calls:
+        untouched = run_module("s3_buckets", dict(STACK, buckets=[dict(name=UPLOADS)]))
+    assert untouched["changed"] is False and mutating_calls(calls) == []
+    assert "s3:GetBucketReplication" not in count_by_operation(calls)
+    assert "replication" not in untouched["buckets"][0]
+    assert stored_replication()["Rules"][0]["ID"] == "uploads-to-dr"
+
+    # An empty replication removes it.
+    remove = dict(STACK, buckets=[dict(name=UPLOADS, replication={})])
+    with aws_env.recording() as calls:
+        planned = run_module("s3_buckets", remove, check_mode=True)
+    assert mutating_calls(calls) == []
+    assert planned["changes"][0]["fields"]["replication"]["after"] is None
+    with aws_env.recording() as calls:
+        removed = run_module("s3_buckets", remove)
+    assert removed["changes"] == planned["changes"]
+    assert [c.operation for c in mutating_calls(calls)] == ["DeleteBucketReplication"]
+    with pytest.raises(s3().exceptions.ClientError) as missing:
+        stored_replication()
+    assert missing.value.response["Error"]["Code"] == "ReplicationConfigurationNotFoundError"
+    with aws_env.recording() as calls:
+        assert run_module("s3_buckets", dict(STACK, buckets=[dict(name=UPLOADS, replication=dict(rules=[]))]))["changed"] is False
+    assert mutating_calls(calls) == []
+
+
+def test_replication_plans_with_placeholders_in_check_mode_only(aws_env, untouched_env):
+    args = dict(STACK, buckets=[dict(name=UPLOADS, kms_key_arn=UNKNOWN, replication=replication(
+        dict(id="uploads-to-dr", destination_bucket_arn=UNKNOWN, destination_kms_key_arn=UNKNOWN), role_arn=UNKNOWN))])
+    with aws_env.recording() as calls:
+        planned = run_module("s3_buckets", args, check_mode=True)
+    assert mutating_calls(calls) == []
+    rule = planned["changes"][0]["fields"]["replication"]["after"]["rules"][0]
+    assert rule["destination_kms_key_arn"] == UNKNOWN and rule["sse_kms_encrypted_objects"] is True
+    message = assert_refused(untouched_env, args, "buckets[0].replication.role_arn", ["known after apply"])
+    assert "buckets[0].replication.rules[0].destination_bucket_arn" in message
+
+
+@pytest.mark.xfail(strict=True, reason="moto 5.2.5 GetBucketReplication answers Filter Prefix '' and DeleteMarkerReplication "
+                                       "Disabled and drops SourceSelectionCriteria, whatever was stored; remove this mark "
+                                       "once the emulator answers what was stored")
+def test_full_replication_configuration_reads_back_as_written(aws_env, dr_buckets, kms_key):
+    args = dict(STACK, buckets=[dict(name=UPLOADS, kms_key_arn=kms_key, replication=replication(
+        dict(id="uploads-to-dr", prefix="uploads/", destination_bucket_arn="arn:aws:s3:::" + DR_UPLOADS,
+             destination_kms_key_arn=DR_KEY, replication_time_minutes=15)))])
+    run_module("s3_buckets", args)
+    rule = stored_replication()["Rules"][0]
+    assert rule["Destination"]["EncryptionConfiguration"] == {"ReplicaKmsKeyID": DR_KEY}
+    with aws_env.recording() as calls:
+        rerun = run_module("s3_buckets", args)
+    assert rerun["changes"] == [] and mutating_calls(calls) == []
+
+
 # ---- bad input: a sentence naming the field, before any API call ------------------------------
 BAD_NAMES = [
     ("ab", "characters long"),
@@ -370,6 +516,46 @@ BAD_INPUT = [
      "buckets[0].access_logging.target_bucket", ["state absent"]),
     ("duplicate bucket", dict(STACK, buckets=[dict(name=UPLOADS), dict(name=UPLOADS)]), "buckets[1].name", ["listed twice"]),
     ("reserved tag", dict(STACK, buckets=[dict(name=UPLOADS, tags={"cairn:stack": "x"})]), "buckets[0]", ["reserved"]),
+]
+
+
+def replicating(rule=None, bucket=None, **replication_options):
+    rule = dict(dict(id="r", destination_bucket_arn="arn:aws:s3:::" + DR_UPLOADS), **(rule or {}))
+    options = dict(dict(role_arn=REPLICATION_ROLE, rules=[rule]), **replication_options)
+    return dict(STACK, buckets=[dict(dict(name=UPLOADS, replication=options), **(bucket or {}))])
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/abcd"
+BAD_INPUT += [
+    ("replication without versioning", replicating(bucket=dict(versioning=False)),
+     "buckets[0].replication", ["versioning enabled"]),
+    ("replication without a role", replicating(role_arn=None), "buckets[0].replication.role_arn", ["required"]),
+    ("role ARN of a user", replicating(role_arn="arn:aws:iam::123456789012:user/deploy"),
+     "buckets[0].replication.role_arn", ["not an IAM role ARN"]),
+    ("destination not an ARN", replicating(dict(destination_bucket_arn=DR_UPLOADS)),
+     "buckets[0].replication.rules[0].destination_bucket_arn", ["not an S3 bucket ARN"]),
+    ("destination name S3 refuses", replicating(dict(destination_bucket_arn="arn:aws:s3:::DR_Uploads")),
+     "buckets[0].replication.rules[0].destination_bucket_arn", ["characters S3 does not allow"]),
+    ("destination is the bucket itself", replicating(dict(destination_bucket_arn="arn:aws:s3:::" + UPLOADS)),
+     "buckets[0].replication.rules[0].destination_bucket_arn", ["into itself"]),
+    ("sse-kms source without a replica key", replicating(bucket=dict(kms_key_arn=KEY)),
+     "buckets[0].replication.rules[0].destination_kms_key_arn", ["uses SSE-KMS", "ReplicaKmsKeyID"]),
+    ("replica key for an sse-s3 source", replicating(dict(destination_kms_key_arn=DR_KEY)),
+     "buckets[0].replication.rules[0].destination_kms_key_arn", ["uses SSE-S3"]),
+    ("replica key not a key ARN", replicating(dict(destination_kms_key_arn="alias/dr"), bucket=dict(kms_key_arn=KEY)),
+     "buckets[0].replication.rules[0].destination_kms_key_arn", ["not a KMS key ARN"]),
+    ("rtc other than 15 minutes", replicating(dict(replication_time_minutes=10)),
+     "buckets[0].replication.rules[0].replication_time_minutes", ["one setting, 15 minutes"]),
+    ("negative priority", replicating(dict(priority=-1)), "buckets[0].replication.rules[0].priority", ["0 or more"]),
+    ("two rules with one priority", replicating(rules=[
+        dict(id="a", destination_bucket_arn="arn:aws:s3:::" + DR_UPLOADS),
+        dict(id="b", destination_bucket_arn="arn:aws:s3:::" + DR_ARCHIVE, priority=2)]),
+     "buckets[0].replication.rules[1].priority", ["also the priority of rules[0]", "unique"]),
+    ("two rules with one id", replicating(rules=[
+        dict(id="a", destination_bucket_arn="arn:aws:s3:::" + DR_UPLOADS),
+        dict(id="a", destination_bucket_arn="arn:aws:s3:::" + DR_ARCHIVE)]),
+     "buckets[0].replication.rules[1].id", ["unique"]),
+    ("replica storage class", replicating(dict(storage_class="REDUCED_REDUNDANCY")), "storage_class", ["REDUCED_REDUNDANCY"]),
 ]
 
 
