@@ -6,13 +6,16 @@
 Serves moto's own WSGI application exactly as ``moto_server`` does (same options, same MOTO_*
 environment variables, same /moto-api/* endpoints), behind a small WSGI middleware that sends a
 request to one of our models when the service name of its SigV4 credential scope is one we model
-(``access-analyzer``), and everything else to moto. ``POST /moto-api/reset`` resets our models too.
-Requests to our models are written to moto's recorder like moto's own. See emulator/README.md.
+(``access-analyzer``; ``elasticache`` for its cache parameter groups only), and everything else to moto.
+``POST /moto-api/reset`` resets our models too. Requests our models answer are written to moto's recorder
+like moto's own. At start-up, emulator/rds_fidelity.py patches moto's RDS model (in this process only).
+See emulator/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import signal
@@ -24,7 +27,7 @@ from urllib.parse import parse_qs
 if __package__ in (None, ""):  # run as a script: make the repo root importable, not emulator/
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from emulator import access_analyzer, speedups  # noqa: E402  (after the path fix above)
+from emulator import access_analyzer, elasticache_parameter_groups, rds_fidelity, s3_fidelity, speedups  # noqa: E402  (after the path fix)
 
 _CREDENTIAL = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
 _STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 501: "Not Implemented"}
@@ -70,7 +73,11 @@ def _record(environ: dict[str, Any], body: bytes) -> None:
 
 
 class ExtensionMiddleware:
-    """Route requests of the services in ``extensions`` (SigV4 signing name -> model) to the model."""
+    """Route requests of the services in ``extensions`` (SigV4 signing name -> model) to the model.
+
+    A model's ``handle(Request)`` returns its ``Response``, or None to leave the request to moto (a model
+    of part of a service moto otherwise handles, such as ElastiCache's cache parameter groups).
+    """
 
     def __init__(self, moto_app: Any, extensions: dict[str, Any]):
         self.moto_app = moto_app
@@ -89,7 +96,6 @@ class ExtensionMiddleware:
         access_key, region, _service = scope
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        _record(environ, body)
         from moto.utilities.utils import get_partition
 
         response = model.handle(
@@ -103,6 +109,10 @@ class ExtensionMiddleware:
                 partition=get_partition(region),
             )
         )
+        if response is None:  # moto's: hand it the body we read (moto records it itself)
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.moto_app(environ, start_response)
+        _record(environ, body)
         headers = list(response.headers) + [("Content-Length", str(len(response.body)))]
         if not any(header[0].lower() == "x-amzn-requestid" for header in headers):
             headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
@@ -116,7 +126,10 @@ def build_app() -> ExtensionMiddleware:
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     moto_app.debug = True  # as moto_server does
-    return ExtensionMiddleware(moto_app, {access_analyzer.SIGNING_NAME: access_analyzer.AccessAnalyzerBackend()})
+    return ExtensionMiddleware(moto_app, {
+        access_analyzer.SIGNING_NAME: access_analyzer.AccessAnalyzerBackend(),
+        elasticache_parameter_groups.SIGNING_NAME: elasticache_parameter_groups.CacheParameterGroupsBackend(),
+    })
 
 
 def _exit(_signum: Any, _frame: Any) -> None:
@@ -142,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
         pass
 
     speedups.parse_managed_policies_once()
+    rds_fidelity.apply()
+    s3_fidelity.apply()
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import run_simple
 

@@ -223,11 +223,11 @@ notes:
   - When no member cluster can be read (a member that went away during scaling), the member settings are not
     compared in that run. The local emulator (moto) models no member clusters, so it never exercises that
     comparison; botocore Stubber tests do.
-  - "Emulator gaps covered by Stubber tests instead: cache parameter groups (every call), C(ModifyCacheSubnetGroup),
-    C(DeleteCacheSubnetGroup), resharding (C(ModifyReplicationGroupShardConfiguration)), C(IncreaseReplicaCount),
-    C(DecreaseReplicaCount), the deletion of a replication group (moto leaves it C(deleting) forever and takes no
-    final snapshot), and most fields of C(ModifyReplicationGroup). With O(parameter_group.name=default.redis7.cluster.on)
-    the module runs end to end against the emulator, because an AWS default group needs no call at all."
+  - "Emulator gaps covered by Stubber tests instead: C(ModifyCacheSubnetGroup), C(DeleteCacheSubnetGroup), resharding
+    (C(ModifyReplicationGroupShardConfiguration)), C(IncreaseReplicaCount), C(DecreaseReplicaCount), the deletion of a
+    replication group (moto leaves it C(deleting) forever and takes no final snapshot), and most fields of
+    C(ModifyReplicationGroup). Cache parameter groups, which moto lacks, are served by the project's emulator model
+    (C(emulator/elasticache_parameter_groups.py)) and also checked by Stubber."
   - If the AUTH secret is missing while the replication group exists, a new token is generated into a new secret
     and set on the replication group with the C(ROTATE) strategy; the lost token stays valid until the next
     rotation. A secret scheduled for deletion is restored instead, with its token.

@@ -309,14 +309,10 @@ notes:
     must carry its maintenance-window note.
   - C(ParameterApplyStatus=pending-reboot) - moto always reports C(in-sync); a pending reboot is
     reported in RV(db_instance.pending_reboot) and as a warning.
-  - Cross-region replica - moto looks the replica's C(DBSubnetGroupName) up in the source region, and
-    the source's parameter group up in the replica's region; the request with subnet group, C(KmsKeyId)
-    and C(SourceRegion) is checked by Stubber (the emulator test stands same-named groups in for them).
-  - Deleting a cross-region replica - moto fails on it; the request (C(SkipFinalSnapshot), as AWS
-    refuses a final snapshot of a replica) is checked by Stubber.
-  - Performance Insights - moto never reports C(PerformanceInsightsEnabled) (nor the key and
-    retention given at creation), so the emulator tests run with it off and its drift is checked
-    by Stubber.
+  - Cross-region replicas, their deletion and Performance Insights read-back are wrong in moto itself;
+    the project's emulator patches them (C(emulator/rds_fidelity.py), documented in C(emulator/README.md)),
+    and Stubber tests check the requests (subnet group, C(KmsKeyId), C(SourceRegion); C(SkipFinalSnapshot)
+    for a replica, as AWS refuses a final snapshot of one; Performance Insights drift).
   - C(ResetDBParameterGroup) - not implemented by moto; resetting a parameter removed from the set
     is checked by Stubber.
   - C(DescribeDBParameters) - moto ignores C(Source=user) and returns no C(ApplyType); the module

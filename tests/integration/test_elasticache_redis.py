@@ -1,8 +1,9 @@
 """The elasticache_redis module against the local emulator: create, read back, rerun, check mode, update, delete.
 
-The emulator has no cache parameter groups, so these runs use the AWS default group
-default.redis7.cluster.on, which needs no parameter group call at all; our own group is covered by
-tests/unit/test_elasticache_redis_stubber.py. Calls are counted by the emulator's recorder.
+Most runs use the AWS default group default.redis7.cluster.on, which needs no parameter group call at
+all; the last test runs our own group end to end against the emulator's model of cache parameter groups
+(emulator/elasticache_parameter_groups.py), and tests/unit/test_elasticache_redis_stubber.py covers it
+against the real API model too. Calls are counted by the emulator's recorder.
 """
 
 from __future__ import annotations
@@ -298,3 +299,59 @@ def test_bad_input_fails_before_any_api_call(sdk_env, change, field, words):
     assert message.startswith(field + ":"), message
     assert words in message, message
     assert calls == []
+
+
+# ---- our own cache parameter group, end to end (the emulator models cache parameter groups) ------
+GROUP = RG_ID + "-redis7"
+
+
+def user_parameters(name=GROUP):
+    pages = elasticache().get_paginator("describe_cache_parameters").paginate(CacheParameterGroupName=name, Source="user")
+    return {p["ParameterName"]: p["ParameterValue"] for page in pages for p in page["Parameters"]}
+
+
+def test_our_parameter_group_is_created_converged_and_deferred_on_delete(base, aws_env):
+    args = dict(base, parameter_group={"parameters": {"maxmemory-policy": "allkeys-lru", "notify-keyspace-events": "Ex"}})
+    with aws_env.recording() as calls:
+        planned = run_module("elasticache_redis", args, check_mode=True)
+    assert mutating_calls(calls) == []
+    assert [g["CacheParameterGroupName"] for g in elasticache().describe_cache_parameter_groups()["CacheParameterGroups"]] == [
+        "default.redis7", "default.redis7.cluster.on"]
+
+    with aws_env.recording() as calls:
+        applied = run_module("elasticache_redis", args)
+    assert plan_keys(planned) == plan_keys(applied)
+    assert ("create", "cache_parameter_group", GROUP) in plan_keys(applied)
+    writes = [c.operation for c in mutating_calls(calls) if c.service == "elasticache"]
+    assert writes.index("CreateCacheParameterGroup") < writes.index("ModifyCacheParameterGroup") < writes.index("CreateReplicationGroup")
+    group = elasticache().describe_cache_parameter_groups(CacheParameterGroupName=GROUP)["CacheParameterGroups"][0]
+    assert group["CacheParameterGroupFamily"] == "redis7"
+    tags = {t["Key"]: t["Value"] for t in elasticache().list_tags_for_resource(ResourceName=group["ARN"])["TagList"]}
+    assert tags["cairn:stack"] == STACK and tags["cairn:managed-by"] == "cairn.platform" and tags["owner"] == "platform"
+    assert user_parameters() == {"cluster-enabled": "yes", "maxmemory-policy": "allkeys-lru", "notify-keyspace-events": "Ex"}
+    assert applied["parameter_group"]["aws_default"] is False and applied["parameter_group"]["name"] == GROUP
+
+    with aws_env.recording() as calls:
+        again = run_module("elasticache_redis", args)
+    assert again["changed"] is False and mutating_calls(calls) == [], count_by_operation(calls)
+    assert {"elasticache:DescribeCacheParameterGroups", "elasticache:DescribeCacheParameters"} <= set(count_by_operation(calls))
+
+    # One parameter changed, one dropped (reset to its default): one set call, one reset call.
+    changed = dict(base, parameter_group={"parameters": {"maxmemory-policy": "volatile-lfu"}})
+    with aws_env.recording() as calls:
+        planned = run_module("elasticache_redis", changed, check_mode=True)
+    assert mutating_calls(calls) == []
+    with aws_env.recording() as calls:
+        updated = run_module("elasticache_redis", changed)
+    assert plan_keys(planned) == plan_keys(updated) == [("update", "cache_parameter_group", GROUP)]
+    assert [c.operation for c in mutating_calls(calls)] == ["ModifyCacheParameterGroup", "ResetCacheParameterGroup"]
+    assert user_parameters() == {"cluster-enabled": "yes", "maxmemory-policy": "volatile-lfu"}
+    with aws_env.recording() as calls:
+        assert run_module("elasticache_redis", changed)["changed"] is False
+    assert mutating_calls(calls) == []
+
+    # AWS keeps a parameter group while a replication group uses it (the emulator never finishes deleting one).
+    deleted = run_module("elasticache_redis", dict(changed, state="absent", wait=False, final_snapshot_name="test-final"))
+    assert {(d["resource_type"], d["resource"]) for d in deleted["deferred"]} == {
+        ("cache_subnet_group", RG_ID), ("cache_parameter_group", GROUP)}
+    assert elasticache().describe_cache_parameter_groups(CacheParameterGroupName=GROUP)["CacheParameterGroups"]

@@ -412,12 +412,6 @@ def test_cross_region_replica_in_the_dr_stack(converged, aws_env, network, netwo
     assert create["fields"]["source_region"]["after"] == REGION
     assert planned["master_user_secret_arn"] is None
 
-    # Test setup for two moto bugs (not module behaviour; the real request is checked by Stubber):
-    # moto resolves the replica's subnet group, and the source's parameter group, in the wrong region.
-    rds(REGION).create_db_subnet_group(DBSubnetGroupName=dr_identifier, DBSubnetGroupDescription="moto stand-in",
-                                       SubnetIds=network["subnet_ids"])
-    rds(DR_REGION).create_db_parameter_group(DBParameterGroupName=IDENTIFIER + "-pg16", DBParameterGroupFamily="postgres16",
-                                             Description="moto stand-in")
     applied = run_module("rds_postgres", args)
     assert plan_keys(applied) == plan_keys(planned)
     attach = [c for c in applied["changes"] if c["action"] == "update"][0]
@@ -426,6 +420,7 @@ def test_cross_region_replica_in_the_dr_stack(converged, aws_env, network, netwo
     replica = instance(dr_identifier, DR_REGION)
     assert replica["ReadReplicaSourceDBInstanceIdentifier"] == converged["db_instance"]["arn"]
     assert replica["KmsKeyId"] == dr["rds_key"]
+    assert (replica["DBSubnetGroup"]["DBSubnetGroupName"], replica["DBSubnetGroup"]["VpcId"]) == (dr_identifier, dr["vpc_id"])
     assert replica["DBParameterGroups"][0]["DBParameterGroupName"] == dr_identifier + "-pg16"
     assert {t["Key"]: t["Value"] for t in replica["TagList"]}["cairn:db-role"] == "cross-region-replica"
     assert applied["db_instance"]["read_replica_source"] == converged["db_instance"]["arn"]

@@ -4,10 +4,10 @@ Calls are counted by the emulator's recorder, from outside the module. The emula
 deny on aws:SecureTransport for every object call, so no test writes objects into a TLS-only
 bucket: the TLS-only policy is read back instead, and the delete tests use tls_only: false.
 
-Replication: the emulator stores the configuration (and copies nothing), but answers every rule
-with an empty prefix filter, delete marker replication Disabled and no SourceSelectionCriteria.
-The emulator tests use settings it keeps; the full configuration is pinned by a strict xfail
-below and covered against S3's answers in tests/unit/test_s3_buckets_replication.py.
+Replication: the emulator stores the configuration and copies nothing. moto alone answers every
+rule with an empty prefix filter, delete marker replication Disabled and no SourceSelectionCriteria;
+emulator/s3_fidelity.py makes it answer what was stored, as S3 does. S3's own answers are also
+covered in tests/unit/test_s3_buckets_replication.py.
 """
 
 from __future__ import annotations
@@ -412,9 +412,6 @@ def test_replication_plans_with_placeholders_in_check_mode_only(aws_env, untouch
     assert "buckets[0].replication.rules[0].destination_bucket_arn" in message
 
 
-@pytest.mark.xfail(strict=True, reason="moto 5.2.5 GetBucketReplication answers Filter Prefix '' and DeleteMarkerReplication "
-                                       "Disabled and drops SourceSelectionCriteria, whatever was stored; remove this mark "
-                                       "once the emulator answers what was stored")
 def test_full_replication_configuration_reads_back_as_written(aws_env, dr_buckets, kms_key):
     args = dict(STACK, buckets=[dict(name=UPLOADS, kms_key_arn=kms_key, replication=replication(
         dict(id="uploads-to-dr", prefix="uploads/", destination_bucket_arn="arn:aws:s3:::" + DR_UPLOADS,
