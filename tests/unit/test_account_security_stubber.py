@@ -8,7 +8,6 @@ and fails on any call that was not queued, so "no write" is proven by queueing n
 from __future__ import annotations
 
 import datetime
-import os
 
 import boto3
 import pytest
@@ -17,6 +16,8 @@ from botocore.stub import ANY, Stubber
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import AwsConnection
 from support.modules import ModuleFailed, run_module
+
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
 
 ACCOUNT = "123456789012"
 STACK = "prod-us-east-1"
@@ -29,16 +30,6 @@ SOC2_POLICY = {"MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumb
                "AllowUsersToChangePassword": True, "MaxPasswordAge": 90, "PasswordReusePrevention": 24,
                "HardExpiry": False}
 CREATED = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -23,19 +22,11 @@ from ansible_collections.cairn.platform.plugins.modules.audit_trail import (
     build_spec,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
+
 ACCOUNT = "123456789012"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TRAIL_ARN = "arn:aws:cloudtrail:us-east-1:123456789012:trail/cairn-prod-audit"
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(**args):

@@ -9,7 +9,6 @@ canned response against the model's output shape, without any network traffic.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -26,6 +25,8 @@ from ansible_collections.cairn.platform.plugins.modules.elasticache_redis import
     valid_auth_token,
 )
 
+pytestmark = pytest.mark.usefixtures("shared_model_loader", "clean_sdk_env")
+
 RG = "prod-us-east-1-redis"
 PG = "prod-us-east-1-redis-redis7"
 SECRET = "/cairn/prod/prod-us-east-1/redis/auth"
@@ -41,34 +42,6 @@ BASE = dict(environment="prod", stack="prod-us-east-1", region="us-east-1", acce
             subnet_ids=SUBNETS, security_group_ids=["sg-0redis"], node_type="cache.r7g.large", num_node_groups=2,
             replicas_per_node_group=1, kms_key_id=KEY, snapshot_window="03:00-04:00",
             maintenance_window="sun:05:00-sun:06:00", parameter_group={"parameters": {"maxmemory-policy": "volatile-lru"}})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_model_loader():
-    """One botocore data loader for all clients: each model is parsed once, not per client."""
-    import botocore.session
-
-    loaders = {}
-    original = botocore.session.create_loader
-
-    def create_loader(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(check_mode=False, **args):

@@ -3,7 +3,6 @@ RemoveClientIDFromOpenIDConnectProvider), driven through the whole module by bot
 
 from __future__ import annotations
 
-import os
 
 import boto3
 import pytest
@@ -12,20 +11,13 @@ from botocore.stub import Stubber
 from ansible_collections.cairn.platform.plugins.module_utils.aws import AwsConnection
 from support.modules import ModuleFailed, run_module
 
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
+
 ACCOUNT = "123456789012"
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 PROVIDER = "arn:aws:iam::{0}:oidc-provider/{1}".format(ACCOUNT, ISSUER[len("https://"):])
 OWNERSHIP = [{"Key": "cairn:component", "Value": "eks"}, {"Key": "cairn:environment", "Value": "prod"},
              {"Key": "cairn:managed-by", "Value": "cairn.platform"}, {"Key": "cairn:stack", "Value": "prod-us-east-1"}]
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 
 
 @pytest.fixture

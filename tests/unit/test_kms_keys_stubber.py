@@ -9,7 +9,6 @@ output shapes, with no network traffic.
 from __future__ import annotations
 
 import datetime
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -27,6 +26,8 @@ from ansible_collections.cairn.platform.plugins.modules.kms_keys import (
     key_policy,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
+
 ACCOUNT = "123456789012"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 KEY_ARN = "arn:aws:kms:us-east-1:{0}:key/{1}".format(ACCOUNT, KEY_ID)
@@ -35,16 +36,6 @@ EKS_ROLE = "arn:aws:iam::{0}:role/cairn/prod-eks-cluster".format(ACCOUNT)
 ADMIN = "arn:aws:iam::{0}:role/cairn/platform-admin".format(ACCOUNT)
 PARTNER = "arn:aws:iam::210987654321:role/reader"
 MALFORMED = "Policy contains a statement with one or more invalid principals."
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(**key):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import boto3
@@ -24,34 +23,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import (
 )
 from ansible_collections.cairn.platform.plugins.module_utils.waits import WaitClock
 
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_model_loader():
-    """One botocore data loader for the module's clients: the EC2 model is parsed once, not per client."""
-    import botocore.loaders
-    import botocore.session
-
-    loaders = {}
-    original = botocore.session.create_loader
-
-    def create_loader(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+pytestmark = pytest.mark.usefixtures("shared_model_loader", "clean_sdk_env")
 
 
 def client_error(code, message, operation):

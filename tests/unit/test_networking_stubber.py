@@ -6,7 +6,6 @@ every canned response against the model's output shape, without any network traf
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -25,40 +24,13 @@ from ansible_collections.cairn.platform.plugins.modules.networking import (
     build_spec,
 )
 
+pytestmark = pytest.mark.usefixtures("shared_model_loader", "clean_sdk_env")
+
 SUBNET = "subnet-0123456789abcdef0"
 ALLOCATION = "eipalloc-0123456789abcdef0"
 VPC = "vpc-0123456789abcdef0"
 DEAD_NAT = "nat-0dead0000000000000"
 NEW_NAT = "nat-0a1b2c3d4e5f60718"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_model_loader():
-    """One botocore data loader for the module's clients: the EC2 model is parsed once, not per client."""
-    import botocore.loaders
-    import botocore.session
-
-    loaders = {}
-    original = botocore.session.create_loader
-
-    def create_loader(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(**args):

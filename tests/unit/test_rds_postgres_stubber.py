@@ -11,7 +11,6 @@ SourceRegion (moto resolves the subnet group in the wrong region), and deleting 
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -32,6 +31,8 @@ from ansible_collections.cairn.platform.plugins.modules.rds_postgres import (
     build_spec,
 )
 
+pytestmark = pytest.mark.usefixtures("shared_model_loader", "clean_sdk_env")
+
 ACCOUNT = "123456789012"
 IDENTIFIER = "prod-us-east-1-postgres"
 ARN = "arn:aws:rds:us-east-1:{0}:db:{1}".format(ACCOUNT, IDENTIFIER)
@@ -50,34 +51,6 @@ DR_SUBNETS = ["subnet-0d1b2c3d4e5f60718", "subnet-0e1b2c3d4e5f60718", "subnet-0f
 DR_SECURITY_GROUP = "sg-0fedcba9876543210"
 DR_KEY = "arn:aws:kms:us-west-2:{0}:key/77777777-2222-3333-4444-555555555555".format(ACCOUNT)
 DR_ROLE = "arn:aws:iam::{0}:role/prod-us-west-2-rds-monitoring".format(ACCOUNT)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_model_loader():
-    """One botocore data loader for all clients: the RDS model is parsed once, not per test."""
-    import botocore.session
-
-    loaders = {}
-    original = botocore.session.create_loader
-
-    def create_loader(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 PRIMARY_ARGS = dict(

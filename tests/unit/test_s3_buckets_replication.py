@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -29,6 +28,8 @@ from ansible_collections.cairn.platform.plugins.modules.s3_buckets import (
     replication_from_api,
     replication_to_api,
 )
+
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
 
 BUCKET = "cairn-prod-123456789012-us-east-1-uploads"
 DESTINATION = "arn:aws:s3:::cairn-prod-123456789012-us-west-2-uploads"
@@ -190,14 +191,6 @@ def test_no_rules_need_no_role_nor_versioning():
 
 
 # ---- Stubber: the calls the converger makes --------------------------------------------------------
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(**bucket):

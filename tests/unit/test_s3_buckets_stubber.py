@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -22,17 +21,9 @@ from ansible_collections.cairn.platform.plugins.modules.s3_buckets import (
     build_spec,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
+
 BUCKET = "cairn-prod-use1-uploads"
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(region="us-east-1", **bucket):

@@ -7,7 +7,6 @@ numbers. Stubber checks every request against the real EC2 API model.
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -22,21 +21,13 @@ from ansible_collections.cairn.platform.plugins.modules.security_groups import (
     build_spec,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
+
 VPC = "vpc-0123456789abcdef0"
 APP = "sg-0aaaaaaaaaaaaaaa1"
 DB = "sg-0bbbbbbbbbbbbbbb2"
 ACCOUNT = "123456789012"
 STACK = "prod-us-east-1"
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(**args):

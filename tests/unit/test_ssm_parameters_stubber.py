@@ -9,7 +9,6 @@ AWS's rule that Tags and Overwrite=True never travel together.
 from __future__ import annotations
 
 import datetime
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -25,22 +24,14 @@ from ansible_collections.cairn.platform.plugins.modules.ssm_parameters import (
     build_spec,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
+
 PATH = "/cairn/prod/us-east-1/"
 NAME = PATH + "rds/endpoint"
 OWNERSHIP = {"cairn:environment": "prod", "cairn:stack": "prod-us-east-1", "cairn:component": COMPONENT,
              "cairn:managed-by": "cairn.platform"}
 OWNED_FILTERS = [{"Key": "Path", "Option": "Recursive", "Values": ["/cairn/prod/us-east-1"]}] + [
     {"Key": "tag:" + key, "Option": "Equals", "Values": [value]} for key, value in sorted(OWNERSHIP.items())]
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(parameters, check_mode=False):

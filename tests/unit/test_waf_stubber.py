@@ -8,7 +8,6 @@ WAFv2 and CloudWatch Logs API models.
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -24,6 +23,8 @@ from ansible_collections.cairn.platform.plugins.modules.waf import (
     build_spec,
 )
 
+pytestmark = pytest.mark.usefixtures("clean_sdk_env")
+
 ACCOUNT = "123456789012"
 NAME = "prod-us-east-1"
 ACL_ID = "a1b2c3d4-5678-90ab-cdef-111111111111"
@@ -32,16 +33,6 @@ LOCK = "11111111-2222-3333-4444-555555555555"
 ALB = "arn:aws:elasticloadbalancing:us-east-1:{0}:loadbalancer/app/web/50dc6c495c0c9188".format(ACCOUNT)
 LOG_GROUP = "aws-waf-logs-" + NAME
 LOG_GROUP_ARN = "arn:aws:logs:us-east-1:{0}:log-group:{1}".format(ACCOUNT, LOG_GROUP)
-
-
-@pytest.fixture(autouse=True)
-def clean_sdk_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_converger(**args):
