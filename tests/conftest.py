@@ -28,9 +28,9 @@ def emulator():
 
 
 @pytest.fixture
-def aws_env(emulator, monkeypatch):
-    """Empty emulator plus the SDK environment a user would have (fake credentials)."""
-    emulator.reset()
+def recorded_env(emulator, monkeypatch):
+    """The SDK environment a user would have (fake credentials) pointed at the emulator, without a reset:
+    for tests that make no call, or that only read."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -40,4 +40,29 @@ def aws_env(emulator, monkeypatch):
     # A developer's ~/.aws must not leak into tests.
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    yield emulator
+    return emulator
+
+
+@pytest.fixture
+def aws_env(recorded_env):
+    """Empty emulator plus the SDK environment of recorded_env."""
+    recorded_env.reset()
+    return recorded_env
+
+
+@pytest.fixture(scope="module")
+def shared_model_loader():
+    """One botocore data loader per test file: each service model is parsed once, not per client."""
+    import botocore.session
+
+    loaders = {}
+    original = botocore.session.create_loader
+
+    def create_loader(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", create_loader)
+        yield

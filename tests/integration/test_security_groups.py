@@ -16,39 +16,11 @@ import yaml
 from support.emulator import count_by_operation, mutating_calls
 from support.modules import ModuleFailed, run_module
 
+pytestmark = pytest.mark.usefixtures("shared_model_loader")
+
 VARS_FILE = Path(__file__).resolve().parents[2] / "roles" / "security" / "vars" / "security_groups.yml"
 VPC_CIDR = "10.60.0.0/16"
 STACK = "test-us-east-1"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_model_loader():
-    """One botocore data loader for every client of this file: the EC2 model is parsed once, not per run."""
-    import botocore.session
-
-    loaders = {}
-    original = botocore.session.create_loader
-
-    def create_loader(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
-
-
-@pytest.fixture
-def recorded_env(emulator, monkeypatch):
-    """The SDK environment of aws_env without its reset: refusals make no call, so they need no clean slate."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    return emulator
 
 
 def platform_groups(app_port=8080):
@@ -199,6 +171,7 @@ def test_a_changed_port_and_tags_are_updated(converged, aws_env):
     assert sorted(c.operation for c in mutating_calls(calls)) == sorted(
         ["CreateTags"] * 4 + ["AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress",
                               "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"])
+    assert changed["changed"] is True
     groups = read_groups(vpc_id)
     assert rules(groups[STACK + "-app"], "ingress") == {("tcp", 9090, 9090, result["groups"]["alb"]["id"]): "From the load balancer"}
     assert {t["Key"]: t["Value"] for t in groups[STACK + "-app"]["Tags"]}["owner"] == "sre"
@@ -282,8 +255,8 @@ def test_groups_of_other_components_and_stacks_are_left_alone(converged, aws_env
     assert again["changed"] is False and mutating_calls(calls) == []
 
 
-def test_check_mode_of_absent_matches_the_real_run(converged, aws_env):
-    vpc_id = converged[0]
+@pytest.mark.usefixtures("converged")
+def test_check_mode_of_absent_matches_the_real_run(aws_env):
     with aws_env.recording() as calls:
         planned = run_module("security_groups", dict(environment="test", stack=STACK, state="absent"), check_mode=True)
     assert mutating_calls(calls) == []

@@ -13,39 +13,11 @@ import pytest
 from support.emulator import mutating_calls
 from support.modules import ModuleFailed, run_module
 
+pytestmark = pytest.mark.usefixtures("shared_model_loader")
+
 STACK = "test-us-east-1"
 REQUIRED_GROUPS = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                    "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesAmazonIpReputationList"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_model_loader():
-    """One botocore data loader for every client of this file: service models are parsed once, not per run."""
-    import botocore.session
-
-    loaders = {}
-    original = botocore.session.create_loader
-
-    def create_loader(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
-
-
-@pytest.fixture
-def recorded_env(emulator, monkeypatch):
-    """The SDK environment of aws_env without its reset: refusals make no call, so they need no clean slate."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    return emulator
 
 
 def wafv2():
