@@ -332,7 +332,7 @@ replication_group:
     maintenance_window: "sun:05:00-sun:06:00"
     parameter_group: prod-us-east-1-redis-redis7
 configuration_endpoint:
-  description: The cluster's configuration endpoint (null until AWS reports it).
+  description: The cluster's configuration endpoint (null until AWS reports it; in check mode before creation its address is the placeholder C(known after apply)..
   returned: when state=present
   type: dict
   sample: {address: clustercfg.prod-us-east-1-redis.abc123.use1.cache.amazonaws.com, port: 6379}
@@ -667,7 +667,8 @@ def build_spec(params):
     subnet_ids = params.get("subnet_ids")
     if not subnet_ids:
         raise InputError("subnet_ids: required when state=present; give the stack's database subnets (one per zone).")
-    if len(set(subnet_ids)) != len(subnet_ids):
+    known_subnets = [subnet for subnet in subnet_ids if UNKNOWN not in subnet]  # check mode may plan new subnets
+    if len(set(known_subnets)) != len(known_subnets):
         raise InputError("subnet_ids: a subnet is listed twice.")
     spec.update(
         description=params.get("description") or "Redis 7 cache of {0} (cairn.platform)".format(stack),
@@ -1316,7 +1317,7 @@ class RedisConverger:
                                  "replicas_per_node_group": spec["replicas_per_node_group"],
                                  "engine_version": spec["engine_version"], "cluster_mode": "enabled",
                                  "parameter_group": group["name"]}
-            endpoint = None
+            endpoint = {"address": UNKNOWN, "port": spec["port"]}  # planned: later tasks plan with it
         else:
             member = self.member or {}
             counts = replica_counts(rg)

@@ -499,6 +499,8 @@ STATIC_PARAMETERS = frozenset((
 ))
 MAX_PARAMETERS_PER_CALL = 20
 LOG_EXPORTS = ("postgresql", "upgrade", "iam-db-auth-error")
+# The endpoint of an instance only planned (check mode): PostgreSQL's port, the address known after apply.
+PLANNED_ENDPOINT = {"address": UNKNOWN, "port": 5432}
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 PI_RETENTION_DAYS = (7, 731) + tuple(31 * month for month in range(1, 24))
 MAX_READ_REPLICAS = 15
@@ -1613,7 +1615,7 @@ class RdsPostgresConverger:
     @staticmethod
     def replica_summary(name, replica):
         if replica is None:
-            return {"identifier": name, "arn": UNKNOWN, "endpoint": None, "instance_class": None, "status": UNKNOWN}
+            return {"identifier": name, "arn": UNKNOWN, "endpoint": PLANNED_ENDPOINT, "instance_class": None, "status": UNKNOWN}
         endpoint = replica.get("Endpoint") or {}
         return {"identifier": name, "arn": replica.get("DBInstanceArn"),
                 "endpoint": {"address": endpoint.get("Address"), "port": endpoint.get("Port")} if endpoint else None,
@@ -1726,10 +1728,12 @@ class RdsPostgresConverger:
 
     # ---- result --------------------------------------------------------------------------------
     def result(self, instance, replicas, subnet_group, parameter_group):
-        if instance is not None:
+        if self.spec["source"]:  # a replica has no credentials of its own (moto echoes the source's secret)
+            secret_arn = None
+        elif instance is not None:
             secret_arn = (instance.get("MasterUserSecret") or {}).get("SecretArn")
         else:
-            secret_arn = None if self.spec["source"] else UNKNOWN
+            secret_arn = UNKNOWN
         return {
             "db_instance": self.instance_summary(instance),
             "master_user_secret_arn": secret_arn,
@@ -1741,7 +1745,7 @@ class RdsPostgresConverger:
 
     def instance_summary(self, instance):
         if instance is None:
-            return {"identifier": self.identifier, "arn": UNKNOWN, "status": UNKNOWN, "endpoint": None,
+            return {"identifier": self.identifier, "arn": UNKNOWN, "status": UNKNOWN, "endpoint": PLANNED_ENDPOINT,
                     "engine_version": self.spec["engine_version"] if not self.spec["source"] else UNKNOWN,
                     "instance_class": self.spec["instance_class"], "multi_az": self.spec["multi_az"],
                     "allocated_storage": self.spec["allocated_storage"], "max_allocated_storage": self.spec["max_allocated_storage"],

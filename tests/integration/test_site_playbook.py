@@ -62,7 +62,8 @@ def test_plan_converge_rerun_and_plan_again(empty_emulator, tmp_path):
 
     output, applied = playbook(emulator, tmp_path)
     assert applied == planned, "check mode planned something else than the run did"
-    assert "local-us-east-1 - {0} to create".format(len(applied)) in output
+    counts = [sum(1 for change in applied if change[1] == action) for action in ("create", "update", "delete")]
+    assert "total - {0} to create, {1} to update, {2} to delete".format(*counts) in output
 
     with emulator.recording() as calls:
         output, rerun = playbook(emulator, tmp_path)

@@ -39,7 +39,7 @@ ROLE = REPO / "roles" / "networking"
 
 # The platform plan: which stacks each environment has, and in which role.
 EXPECTED_TOPOLOGY = {
-    "local": {"local-us-east-1": "primary"},
+    "local": {"local-us-east-1": "primary", "local-us-west-2": "dr_standby"},
     "dev": {"dev-us-east-1": "primary"},
     "staging": {"staging-us-east-1": "primary", "staging-us-west-2": "dr_standby"},
     "prod": {"prod-us-east-1": "primary", "prod-us-west-2": "dr_standby", "prod-eu-west-1": "eu_residency"},
