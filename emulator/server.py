@@ -6,9 +6,10 @@
 Serves moto's own WSGI application exactly as ``moto_server`` does (same options, same MOTO_*
 environment variables, same /moto-api/* endpoints), behind a small WSGI middleware that sends a
 request to one of our models when the service name of its SigV4 credential scope is one we model
-(``access-analyzer``; ``elasticache`` for its cache parameter groups only), and everything else to moto.
-``POST /moto-api/reset`` resets our models too. Requests our models answer are written to moto's recorder
-like moto's own. At start-up, emulator/rds_fidelity.py patches moto's RDS model (in this process only).
+(``access-analyzer``; ``elasticache`` for its cache parameter groups only; ``eks`` for what moto's EKS lacks),
+and everything else to moto. Requests whose path starts with ``/_eks/`` go to the Kubernetes API model of the
+emulated EKS clusters (emulator/kube_api.py). ``POST /moto-api/reset`` resets our models too. Requests our
+models answer are written to moto's recorder like moto's own. At start-up, emulator/rds_fidelity.py patches moto's RDS model (in this process only).
 See emulator/README.md.
 """
 
@@ -27,9 +28,10 @@ from urllib.parse import parse_qs
 if __package__ in (None, ""):  # run as a script: make the repo root importable, not emulator/
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from emulator import access_analyzer, elasticache_parameter_groups, rds_fidelity, s3_fidelity, speedups  # noqa: E402  (after the path fix)
+from emulator import access_analyzer, eks_fidelity, elasticache_parameter_groups, rds_fidelity, s3_fidelity, speedups  # noqa: E402
 
 _CREDENTIAL = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
+KUBE_PREFIX = "/_eks/"  # the emulated EKS clusters' Kubernetes API (endpoint http://<host>/_eks/<region>/<cluster>)
 _STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 501: "Not Implemented"}
 
 
@@ -76,17 +78,24 @@ class ExtensionMiddleware:
     """Route requests of the services in ``extensions`` (SigV4 signing name -> model) to the model.
 
     A model's ``handle(Request)`` returns its ``Response``, or None to leave the request to moto (a model
-    of part of a service moto otherwise handles, such as ElastiCache's cache parameter groups).
+    of part of a service moto otherwise handles, such as ElastiCache's cache parameter groups). A model with
+    ``WANTS_CONTEXT = True`` is called as ``handle(Request, host=<Host header>, access_key=<SigV4 key id>)``.
+    ``kube_app`` (a WSGI application with ``reset()``) serves every path under ``/_eks/``.
     """
 
-    def __init__(self, moto_app: Any, extensions: dict[str, Any]):
+    def __init__(self, moto_app: Any, extensions: dict[str, Any], kube_app: Any = None):
         self.moto_app = moto_app
         self.extensions = extensions
+        self.kube_app = kube_app
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if self.kube_app is not None and environ.get("PATH_INFO", "").startswith(KUBE_PREFIX):
+            return self.kube_app(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == "/moto-api/reset":
             for model in self.extensions.values():
                 model.reset()
+            if self.kube_app is not None:
+                self.kube_app.reset()
             return self.moto_app(environ, start_response)
         scope = credential_scope(environ)
         model = self.extensions.get(scope[2]) if scope else None
@@ -98,17 +107,19 @@ class ExtensionMiddleware:
         body = environ["wsgi.input"].read(length) if length else b""
         from moto.utilities.utils import get_partition
 
-        response = model.handle(
-            access_analyzer.Request(
-                method=environ["REQUEST_METHOD"].upper(),
-                raw_path=_raw_path(environ),
-                query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
-                body=body,
-                account_id=account_id(environ, access_key),
-                region=region,
-                partition=get_partition(region),
-            )
+        request = access_analyzer.Request(
+            method=environ["REQUEST_METHOD"].upper(),
+            raw_path=_raw_path(environ),
+            query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+            body=body,
+            account_id=account_id(environ, access_key),
+            region=region,
+            partition=get_partition(region),
         )
+        if getattr(model, "WANTS_CONTEXT", False):
+            response = model.handle(request, host=environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""), access_key=access_key)
+        else:
+            response = model.handle(request)
         if response is None:  # moto's: hand it the body we read (moto records it itself)
             environ["wsgi.input"] = io.BytesIO(body)
             return self.moto_app(environ, start_response)
@@ -126,10 +137,13 @@ def build_app() -> ExtensionMiddleware:
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     moto_app.debug = True  # as moto_server does
+    from emulator.kube_api import KubeApiServer
+
     return ExtensionMiddleware(moto_app, {
         access_analyzer.SIGNING_NAME: access_analyzer.AccessAnalyzerBackend(),
         elasticache_parameter_groups.SIGNING_NAME: elasticache_parameter_groups.CacheParameterGroupsBackend(),
-    })
+        eks_fidelity.SIGNING_NAME: eks_fidelity.EksModel(),
+    }, kube_app=KubeApiServer())
 
 
 def _exit(_signum: Any, _frame: Any) -> None:

@@ -152,9 +152,37 @@ def describe_region(region: str) -> int:
                 f"    {fl['FlowLogId']} {fl.get('FlowLogStatus')} {fl.get('TrafficType')} -> log group {group} "
                 f"(retention {retention})  {fmt_tags(tags_of(fl), common)}"
             )
+        print_data_and_compute(region, vpc_tags.get("cairn:stack", ""), vpc_tags.get("cairn:environment", ""))
         print_all_tagged(region, vpc_tags.get("cairn:stack", ""))
         print()
     return len(vpcs)
+
+
+def print_data_and_compute(region: str, stack: str, environment: str) -> None:
+    """The data stores, the published wiring and the EKS cluster of the stack, as AWS reports them."""
+    rds = boto3.client("rds", region_name=region)
+    for db in rds.describe_db_instances()["DBInstances"]:
+        if db["DBInstanceIdentifier"].startswith(stack + "-"):
+            source = db.get("ReadReplicaSourceDBInstanceIdentifier")
+            print(f"  PostgreSQL {db['DBInstanceIdentifier']} {db['EngineVersion']} {db['DBInstanceStatus']}"
+                  f"{' multi-AZ' if db.get('MultiAZ') else ''}{' replica of ' + source if source else ''}")
+    elasticache = boto3.client("elasticache", region_name=region)
+    for group in elasticache.describe_replication_groups()["ReplicationGroups"]:
+        if group["ReplicationGroupId"].startswith(stack + "-"):
+            print(f"  Redis {group['ReplicationGroupId']} cluster mode {group.get('ClusterMode')}, "
+                  f"{len(group.get('NodeGroups', []))} shards, endpoint {(group.get('ConfigurationEndpoint') or {}).get('Address')}")
+    path = f"/cairn/{environment}/{region}/"
+    pages = boto3.client("ssm", region_name=region).get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=True)
+    names = sorted(p["Name"][len(path):] for page in pages for p in page["Parameters"])
+    print(f"  wiring in Parameter Store under {path}: {', '.join(names)}")
+    eks = boto3.client("eks", region_name=region)
+    if stack in eks.list_clusters()["clusters"]:
+        cluster = eks.describe_cluster(name=stack)["cluster"]
+        groups = eks.list_nodegroups(clusterName=stack)["nodegroups"]
+        profiles = eks.list_fargate_profiles(clusterName=stack)["fargateProfileNames"]
+        addons = eks.list_addons(clusterName=stack)["addons"]
+        print(f"  EKS {stack} {cluster['version']} {cluster['status']}: node groups {', '.join(groups)}; "
+              f"Fargate {', '.join(profiles)}; add-ons {', '.join(addons)}")
 
 
 def main() -> int:

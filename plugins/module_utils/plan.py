@@ -15,6 +15,13 @@ import copy
 UNKNOWN = "(known after apply)"
 
 
+def is_unknown(value):
+    """True for the placeholder of a resource an earlier task only planned (check mode; CairnModule refuses it otherwise).
+
+    Format checks skip such values: the plan goes on with them."""
+    return isinstance(value, str) and UNKNOWN in value
+
+
 def unknown_fields(value, path=""):
     """Paths of every UNKNOWN inside `value`: inputs an earlier task could only plan (check mode)."""
     if isinstance(value, str):

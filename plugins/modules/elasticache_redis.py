@@ -332,7 +332,9 @@ replication_group:
     maintenance_window: "sun:05:00-sun:06:00"
     parameter_group: prod-us-east-1-redis-redis7
 configuration_endpoint:
-  description: The cluster's configuration endpoint (null until AWS reports it; in check mode before creation its address is the placeholder C(known after apply)..
+  description:
+    - The cluster's configuration endpoint (null until AWS reports it).
+    - In check mode before creation its address is the placeholder C(known after apply).
   returned: when state=present
   type: dict
   sample: {address: clustercfg.prod-us-east-1-redis.abc123.use1.cache.amazonaws.com, port: 6379}

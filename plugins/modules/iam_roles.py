@@ -529,7 +529,8 @@ def check_trust_form(trust, where):
             raise InputError("{0}.oidc: give exactly one of provider_arn and provider_url.".format(where))
         if oidc.get("provider_arn") and not PROVIDER_ARN.match(oidc["provider_arn"]):
             raise InputError("{0}.oidc.provider_arn: {1!r} is not an OIDC provider ARN.".format(where, oidc["provider_arn"]))
-        if oidc.get("provider_url") and not oidc["provider_url"].startswith("https://"):
+        # A provider only planned by an earlier task (check mode) has no URL yet; run() refuses it outside check mode.
+        if oidc.get("provider_url") and not oidc["provider_url"].startswith("https://") and UNKNOWN not in oidc["provider_url"]:
             raise InputError("{0}.oidc.provider_url: must start with https://; got {1!r}.".format(where, oidc["provider_url"]))
         for claim in ("subjects", "audiences"):
             values = oidc.get(claim) or []
@@ -629,7 +630,7 @@ def check_role(role, index):
 def check_provider(provider, index):
     url = (provider.get("url") or "").strip()
     where = "oidc_providers[{0}]".format(index)
-    if not re.match(r"^https://[^\s?#]+$", url) or len(url) > 255:
+    if UNKNOWN not in url and (not re.match(r"^https://[^\s?#]+$", url) or len(url) > 255):
         raise InputError("{0}.url: {1!r} must be an https:// URL without query or fragment.".format(where, url))
     client_ids = provider.get("client_ids") or []
     if not client_ids or len(client_ids) > 100 or any(not 1 <= len(value) <= 255 for value in client_ids):

@@ -455,7 +455,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
-from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
+from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN, is_unknown
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     apply_tag_changes,
     boto3_tag_list_to_dict,
@@ -693,13 +693,8 @@ def check_windows(backup_window, maintenance_window):
             backup_window, maintenance_window))
 
 
-def planned(value):
-    """True for the placeholder of a resource an earlier task only planned (check mode; CairnModule refuses it otherwise)."""
-    return isinstance(value, str) and UNKNOWN in value
-
-
 def check_kms_key(field, key_id, region):
-    if key_id is None or planned(key_id):
+    if key_id is None or is_unknown(key_id):
         return
     if not isinstance(key_id, str) or not key_id.strip():
         raise InputError("{0}: give a key id, key ARN, alias name or alias ARN.".format(field))
@@ -783,20 +778,20 @@ def build_spec(params, region=None):
     if interval and not role_arn:
         raise InputError("monitoring_role_arn: required when monitoring_interval is {0} (enhanced monitoring publishes "
                          "with that role); or set monitoring_interval to 0.".format(interval))
-    if role_arn and not planned(role_arn) and not _ROLE_ARN.match(role_arn):
+    if role_arn and not is_unknown(role_arn) and not _ROLE_ARN.match(role_arn):
         raise InputError("monitoring_role_arn: {0!r} is not an IAM role ARN.".format(role_arn))
 
     subnet_ids = params.get("subnet_ids")
     if not subnet_ids:
         raise InputError("subnet_ids: required when state=present (the stack's database subnets, at least two zones).")
-    bad = [s for s in subnet_ids if not planned(s) and not _SUBNET_ID.match(s or "")]
+    bad = [s for s in subnet_ids if not is_unknown(s) and not _SUBNET_ID.match(s or "")]
     if bad:
         raise InputError("subnet_ids: {0} not subnet ids (subnet-...).".format(", ".join(map(repr, bad))))
-    if len(set(subnet_ids)) < 2 and not any(planned(s) for s in subnet_ids):
+    if len(set(subnet_ids)) < 2 and not any(is_unknown(s) for s in subnet_ids):
         raise InputError("subnet_ids: a DB subnet group needs subnets in at least two availability zones; got {0}.".format(len(set(subnet_ids))))
     groups = params.get("vpc_security_group_ids")
     if groups is not None:
-        bad = [g for g in groups if not planned(g) and not _SECURITY_GROUP_ID.match(g or "")]
+        bad = [g for g in groups if not is_unknown(g) and not _SECURITY_GROUP_ID.match(g or "")]
         if bad or not groups:
             raise InputError("vpc_security_group_ids: give security group ids (sg-...); got {0}.".format(groups))
 
@@ -823,7 +818,7 @@ def build_spec(params, region=None):
     if source_arn:
         # A placeholder stands for a primary only planned in its own region (check mode).
         match = _DB_ARN.match(source_arn)
-        if not match and not planned(source_arn):
+        if not match and not is_unknown(source_arn):
             raise InputError("replica_source_arn: {0!r} is not a DB instance ARN (arn:aws:rds:<region>:<account>:db:<id>).".format(source_arn))
         if match and region and match.group("region") == region:
             raise InputError("replica_source_arn: the source is in this stack's region {0}; use read_replicas for same-region "
@@ -853,7 +848,7 @@ def build_spec(params, region=None):
         master_username=params["master_username"],
         master_user_secret_kms_key_id=params.get("master_user_secret_kms_key_id"),
         db_name=params.get("db_name"),
-        subnet_ids=sorted(set(subnet_ids)) if not any(planned(s) for s in subnet_ids) else list(subnet_ids),
+        subnet_ids=sorted(set(subnet_ids)) if not any(is_unknown(s) for s in subnet_ids) else list(subnet_ids),
         vpc_security_group_ids=sorted(set(groups)) if groups is not None else None,
         backup_retention_days=retention,
         backup_window=params.get("backup_window"),
@@ -1027,7 +1022,7 @@ def instance_changes(spec, instance, keys):
         after = {"enabled": True, "retention_days": insights["retention_days"]}
         if key_arn:
             before["kms_key_id"], after["kms_key_id"] = current["performance_insights_kms_key_id"], key_arn
-            if current["performance_insights"] and not planned(key_arn) and current["performance_insights_kms_key_id"] not in (None, key_arn):
+            if current["performance_insights"] and not is_unknown(key_arn) and current["performance_insights_kms_key_id"] not in (None, key_arn):
                 raise CairnError(
                     "performance_insights.kms_key_id: {0} encrypts Performance Insights with {1}; AWS cannot change the key "
                     "while Performance Insights is on (turn it off in one run and on again with the new key).".format(
@@ -1070,7 +1065,7 @@ def check_immutable(spec, instance, keys):
         raise CairnError("storage_encrypted: {0} has it {1}; encryption cannot change on an existing instance (restore a snapshot "
                          "into a new one instead).".format(identifier, bool(instance.get("StorageEncrypted"))))
     key_arn = keys.get(spec["kms_key_id"])
-    if key_arn and not planned(key_arn) and instance.get("KmsKeyId") not in (None, key_arn):
+    if key_arn and not is_unknown(key_arn) and instance.get("KmsKeyId") not in (None, key_arn):
         raise CairnError("kms_key_id: {0} is encrypted with {1}; the storage key cannot change (asked for {2}).".format(
             identifier, instance.get("KmsKeyId"), key_arn))
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
@@ -1083,7 +1078,7 @@ def check_immutable(spec, instance, keys):
             raise CairnError("db_name: {0} was created with the database {1!r}; it cannot change.".format(identifier, instance.get("DBName")))
         secret = instance.get("MasterUserSecret") or {}
         secret_key = keys.get(spec["master_user_secret_kms_key_id"])
-        if secret and secret_key and not planned(secret_key) and secret.get("KmsKeyId") not in (None, secret_key):
+        if secret and secret_key and not is_unknown(secret_key) and secret.get("KmsKeyId") not in (None, secret_key):
             raise CairnError("master_user_secret_kms_key_id: the secret of {0} is encrypted with {1}; AWS cannot change the key of "
                              "a managed master user secret.".format(identifier, secret.get("KmsKeyId")))
     else:
@@ -1091,7 +1086,7 @@ def check_immutable(spec, instance, keys):
             raise CairnError(
                 "replica_source_arn: {0} is a standalone instance (promoted?), not a replica of {1}; remove replica_source_arn "
                 "from this stack's settings to manage it as a primary.".format(identifier, spec["source"]["arn"]))
-        if not planned(spec["source"]["arn"]) and source not in (spec["source"]["arn"], spec["source"]["identifier"]):
+        if not is_unknown(spec["source"]["arn"]) and source not in (spec["source"]["arn"], spec["source"]["identifier"]):
             raise CairnError("replica_source_arn: {0} replicates {1}, not {2}.".format(identifier, source, spec["source"]["arn"]))
         current_major = (parse_version(instance.get("EngineVersion")) or (None,))[0]
         if current_major is not None and str(current_major) != spec["major"]:
@@ -1175,7 +1170,7 @@ class RdsPostgresConverger:
         for key_id in filter(None, wanted):
             if key_id in self.keys:
                 continue
-            if planned(key_id) or _KEY_ARN.match(key_id):
+            if is_unknown(key_id) or _KEY_ARN.match(key_id):
                 self.keys[key_id] = key_id
                 continue
             with self.cm.doing("looking up the KMS key " + key_id):

@@ -147,15 +147,15 @@ def test_same_region_replicas_follow_the_inventory_count(emulator, aws, tmp_path
                       if d.get("ReadReplicaSourceDBInstanceIdentifier") == "local-us-east-1-postgres")
 
     assert replicas() == ["local-us-east-1-postgres-replica-1"]
-    _, planned = playbook(emulator, tmp_path, "--check", "-e", "data_rds_read_replica_count=2")
+    planned = playbook(emulator, tmp_path, "--check", "-e", "data_rds_read_replica_count=2")[1]
     assert [c for c in planned if c[2] == "db_read_replica"] == [
         ("local-us-east-1", "create", "db_read_replica", "local-us-east-1-postgres-replica-2")]
     playbook(emulator, tmp_path, "-e", "data_rds_read_replica_count=2")
     assert replicas() == ["local-us-east-1-postgres-replica-1", "local-us-east-1-postgres-replica-2"]
-    _, applied = playbook(emulator, tmp_path, "-e", "data_rds_read_replica_count=1")
+    applied = playbook(emulator, tmp_path, "-e", "data_rds_read_replica_count=1")[1]
     assert [c for c in applied if c[2] == "db_read_replica"] == [
         ("local-us-east-1", "delete", "db_read_replica", "local-us-east-1-postgres-replica-2")]
     assert replicas() == ["local-us-east-1-postgres-replica-1"]
     with emulator.recording() as calls:
-        _, rerun = playbook(emulator, tmp_path)
+        rerun = playbook(emulator, tmp_path)[1]
     assert rerun == [] and mutating_calls(calls) == []

@@ -43,6 +43,17 @@ def playbook(emulator, tmp_path, *extra):
     )
 
 
+def same_plan(planned, applied):
+    """Equal, except that a planned name "(known after apply)" (the OIDC provider named by the issuer of a cluster
+    that is only planned) stands for any applied name of the same host, action and type."""
+    import collections
+
+    unknown = collections.Counter(c[:3] for c in planned if "(known after apply)" in c[3])
+    remainder = collections.Counter(applied) - collections.Counter(c for c in planned if "(known after apply)" not in c[3])
+    return sum(remainder.values()) == len(applied) - (len(planned) - sum(unknown.values())) and \
+        collections.Counter(c[:3] for c in remainder.elements()) == unknown
+
+
 @pytest.fixture
 def empty_emulator(emulator):
     emulator.reset()
@@ -56,12 +67,15 @@ def test_plan_converge_rerun_and_plan_again(empty_emulator, tmp_path):
     assert mutating_calls(calls) == [], mutating_calls(calls)[:5]
     kinds = {change[2] for change in planned}
     assert {"vpc", "subnet", "nat_gateway", "iam_role", "kms_key", "security_group", "web_acl", "cloudtrail_trail"} <= kinds
+    assert {"s3_bucket", "db_instance", "db_read_replica", "replication_group", "ssm_parameter"} <= kinds
+    assert {"eks_cluster", "eks_access_entry", "iam_oidc_provider", "eks_nodegroup", "eks_fargate_profile", "eks_addon",
+            "Namespace", "Deployment", "HorizontalPodAutoscaler"} <= kinds
 
     roles = {change[3] for change in planned if change[2] == "iam_role"}
     assert {"cairn-local-ci-deploy", "local-us-east-1-break-glass-restore", "local-us-east-1-eks-cluster"} <= roles
 
     output, applied = playbook(emulator, tmp_path)
-    assert applied == planned, "check mode planned something else than the run did"
+    assert same_plan(planned, applied), "check mode planned something else than the run did"
     counts = [sum(1 for change in applied if change[1] == action) for action in ("create", "update", "delete")]
     assert "total - {0} to create, {1} to update, {2} to delete".format(*counts) in output
 

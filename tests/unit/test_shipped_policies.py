@@ -32,6 +32,7 @@ from ansible_collections.cairn.platform.plugins.modules.iam_roles import (
 
 REPO = Path(__file__).resolve().parents[2]
 VARS_FILE = REPO / "roles" / "security" / "vars" / "iam_roles.yml"
+COMPUTE_VARS_FILE = REPO / "roles" / "compute" / "vars" / "iam_roles.yml"  # IRSA and Fargate roles
 ALLOWLIST_FILE = Path(__file__).resolve().parent / "policy_lint_allowlist.yml"
 ROLE_PREFIX = "security_iam_role_"
 ACCOUNT = "123456789012"
@@ -67,7 +68,11 @@ def plain(value):
 def render(scenario):
     loader = DataLoader()
     data = loader.load_from_file(str(VARS_FILE), trusted_as_template=True)
-    templar = Templar(loader=loader, variables=dict(data, **SCENARIOS[scenario]))
+    data.update(loader.load_from_file(str(COMPUTE_VARS_FILE), trusted_as_template=True))
+    compute = dict(compute_cluster_name=SCENARIOS[scenario]["cairn_stack"],
+                   compute_oidc_issuer="https://oidc.eks.{0}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE".format(
+                       SCENARIOS[scenario]["cairn_region"]))
+    templar = Templar(loader=loader, variables=dict(data, **SCENARIOS[scenario], **compute))
     return {key: plain(templar.template(value)) for key, value in data.items()}
 
 
@@ -86,8 +91,11 @@ def arn_for_url(url):
 
 
 def shipped_roles(variables):
-    """{role key: role} for every role variable, whether or not this stack's list includes it."""
-    return {key[len(ROLE_PREFIX):]: value for key, value in variables.items() if key.startswith(ROLE_PREFIX)}
+    """{role key: role} for every role variable, whether or not this stack's list includes it, and the compute roles."""
+    roles = {key[len(ROLE_PREFIX):]: value for key, value in variables.items() if key.startswith(ROLE_PREFIX)}
+    stack = variables["compute_iam_role_names"]["fargate"][:-len("-eks-fargate")]
+    roles.update({"compute_" + role["name"][len(stack) + 1:]: role for role in variables["compute_iam_roles"]})
+    return roles
 
 
 def trust_of(role):
@@ -235,7 +243,7 @@ def test_every_oidc_trust_names_sub_and_aud(rendered):
                 host = PROVIDER_ARN.match(federated).group(3)
                 keys = {name for entries in statement["Condition"].values() for name in entries}
                 assert {host + ":sub", host + ":aud"} <= keys, (key, keys)
-    assert oidc_trusts == 1
+    assert oidc_trusts == 1 + 5  # the CI deploy role, and the five IRSA roles of the compute tier
 
 
 def test_github_subjects_are_one_repository_and_protected_refs_only(primary):

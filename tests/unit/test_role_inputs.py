@@ -1,7 +1,9 @@
-"""The data role's inputs: every inventory passes its argument spec, and the replication pairs hold.
+"""The data and compute roles' inputs: every inventory passes their argument specs, the defaults are
+documented, and the data tier's replication pairs hold. (The networking role has its own, deeper checks
+in tests/unit/test_inventories.py.)
 
-The stacks' variables are read as a play sees them (tests/unit/test_inventories.py loads them) and
-validated with the same ArgumentSpecValidator call the role's validate_argument_spec makes.
+The stacks' variables are read as a play sees them and validated with the same ArgumentSpecValidator
+call the role's validate_argument_spec makes.
 """
 
 from __future__ import annotations
@@ -17,37 +19,61 @@ from ansible.template import Templar
 from ansible.vars.manager import VariableManager
 
 REPO = Path(__file__).resolve().parents[2]
-ROLE = REPO / "roles" / "data"
-SPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-DERIVED = {name for name in DEFAULTS if name not in SPEC}
+ROLES = ("data", "compute")
 
 
-def stacks():
+def role_files(role):
+    meta = REPO / "roles" / role / "meta" / "argument_specs.yml"
+    return (yaml.safe_load(meta.read_text())["argument_specs"]["main"]["options"],
+            yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()))
+
+
+def stacks(role):
+    """[(environment, {host: the role's inputs as a play sees them})] for every inventory."""
+    spec, _defaults = role_files(role)
     found = []
     for inventory_dir in sorted(p for p in (REPO / "inventories").iterdir() if (p / "hosts.yml").is_file()):
         loader = DataLoader()
         inventory = InventoryManager(loader=loader, sources=[str(inventory_dir)])
         variables = VariableManager(loader=loader, inventory=inventory)
         hosts = {}
-        defaults = loader.load_from_file(str(ROLE / "defaults" / "main.yml"), trusted_as_template=True)  # templated as in a play
+        defaults = loader.load_from_file(str(REPO / "roles" / role / "defaults" / "main.yml"), trusted_as_template=True)
         for host in inventory.get_hosts():
             host_vars = variables.get_vars(host=host, include_hostvars=False)
-            merged = {name: value for name, value in defaults.items() if name in SPEC}
-            merged.update({name: host_vars[name] for name in SPEC if name in host_vars})
+            merged = {name: value for name, value in defaults.items() if name in spec}
+            merged.update({name: host_vars[name] for name in spec if name in host_vars})
             hosts[host.name] = Templar(loader=loader, variables={**host_vars, **merged}).template(merged)
         found.append((inventory_dir.name, hosts))
     return found
 
 
-STACKS = stacks()
+SPEC, DEFAULTS = role_files("data")
+DERIVED = {name for name in DEFAULTS if name not in SPEC}
+STACKS = stacks("data")
 HOSTS = [(env, name, hostvars, hosts) for env, hosts in STACKS for name, hostvars in hosts.items()]
+ALL_ROLES_HOSTS = [(role, name, hostvars) for role in ROLES for _env, hosts in stacks(role) for name, hostvars in hosts.items()]
 
 
-@pytest.mark.parametrize("env,host,hostvars,hosts", HOSTS, ids=[h[1] for h in HOSTS])
-def test_every_stack_passes_the_data_role_argument_spec(env, host, hostvars, hosts):
-    result = ArgumentSpecValidator(SPEC).validate(hostvars, validate_role_argument_spec=True)
+@pytest.mark.parametrize("role,host,hostvars", ALL_ROLES_HOSTS, ids=["{0}-{1}".format(h[0], h[1]) for h in ALL_ROLES_HOSTS])
+def test_every_stack_passes_the_role_argument_spec(role, host, hostvars):
+    result = ArgumentSpecValidator(role_files(role)[0]).validate(hostvars, validate_role_argument_spec=True)
     assert result.error_messages == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_literal_defaults_match_the_spec_and_every_option_is_documented(role):
+    spec, defaults = role_files(role)
+    for name, value in defaults.items():
+        if name not in spec:  # derived: computed from other inputs, not meant to be set in inventories
+            assert "Derived" in (REPO / "roles" / role / "defaults" / "main.yml").read_text().split(name + ":")[0], name
+            continue
+        if isinstance(value, str) and "{{" in value:
+            assert "default" not in spec[name], "{0}: a templated default is documented in the description instead".format(name)
+        elif "default" in spec[name]:
+            assert spec[name]["default"] == value, name
+        else:  # a long structured default is described in words
+            assert isinstance(value, (list, dict)) and "default" in str(spec[name]["description"]).lower(), name
+    assert all(entry.get("description") for entry in spec.values())
 
 
 @pytest.mark.parametrize("env,host,hostvars,hosts", HOSTS, ids=[h[1] for h in HOSTS])
@@ -69,18 +95,6 @@ def test_prod_protects_its_databases_and_waits_for_the_maintenance_window():
         assert hostvars["data_rds_apply_immediately"] is False
         assert hostvars["data_rds_backup_retention_days"] == 35
         assert hostvars["data_rds_multi_az"] is True
-
-
-def test_literal_defaults_match_the_spec_and_every_option_is_documented():
-    for name, value in DEFAULTS.items():
-        if name in DERIVED:
-            assert name.startswith(("data_is_", "data_dr_", "data_primary_", "data_replication_destination_", "data_tags_merged")), name
-            continue
-        if isinstance(value, str) and "{{" in value:
-            assert "default" not in SPEC[name], "{0}: a templated default is documented in the description instead".format(name)
-        else:
-            assert SPEC[name].get("default") == value, name
-    assert all(spec.get("description") for spec in SPEC.values())
 
 
 @pytest.mark.parametrize("override,fragment", [
