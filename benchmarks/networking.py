@@ -162,16 +162,24 @@ def warm_up(emulator: Emulator, regions: list[str]) -> float:
     return time.monotonic() - started
 
 
+def kubernetes_requests(endpoint_url: str) -> list[dict]:
+    """Requests the emulator's Kubernetes API model served since its last reset (emulator/kube_api.py)."""
+    with urllib.request.urlopen(endpoint_url + "/_eks/_requests", timeout=60) as resp:
+        return json.loads(resp.read())
+
+
 def run_scenario(name: str, emulator: Emulator, inventory: str, playbook: str, extra: list[str]) -> dict:
     command = [str(Path(sys.executable).parent / "ansible-playbook"), playbook, "-i", inventory, *extra]
     env = run_environment(emulator.endpoint_url)
     work_dir = Path(tempfile.mkdtemp(prefix=f"cairn-bench-{name}-"))
     env["CAIRN_PLAN_FILE"] = str(work_dir / "plan.json")
+    kube_before = len(kubernetes_requests(emulator.endpoint_url))
     with emulator.recording() as calls:
         started = time.monotonic()
         proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         wall = time.monotonic() - started
     regional = regional_calls(emulator.endpoint_url)
+    kube = kubernetes_requests(emulator.endpoint_url)[kube_before:]
     if len(regional) != len(calls):  # both parse the same recording
         print(f"warning: {name}: recorder parsed {len(calls)} vs {len(regional)} calls", file=sys.stderr)
 
@@ -192,6 +200,9 @@ def run_scenario(name: str, emulator: Emulator, inventory: str, playbook: str, e
         "wall_seconds": round(wall, 2),
         "api_calls": len(regional),
         "mutating_calls": sum(1 for c in regional if c["mutating"]),
+        # In-cluster requests (the emulator's Kubernetes API model; AWS's recorder does not see them).
+        "kubernetes_requests": len(kube),
+        "kubernetes_writes": sum(1 for r in kube if r["method"] != "GET"),
         "mutating_operations": dict(collections.Counter(
             f"{c['region']} {c['service']}:{c['operation']}" for c in regional if c["mutating"])),
         "calls_by_operation": dict(collections.Counter(
@@ -210,13 +221,15 @@ def run_scenario(name: str, emulator: Emulator, inventory: str, playbook: str, e
 
 
 def print_table(results: list[dict]) -> None:
-    header = f"{'scenario':<12} {'rc':>3} {'wall s':>7} {'API calls':>9} {'mutating':>8} {'changed hosts':>13} {'planned':>7}"
+    header = (f"{'scenario':<12} {'rc':>3} {'wall s':>7} {'API calls':>9} {'mutating':>8} {'k8s req':>7} {'k8s wr':>6} "
+              f"{'changed hosts':>13} {'planned':>7}")
     print(header)
     print("-" * len(header))
     for r in results:
         planned = sum(r.get("planned_changes", {}).values())
         print(f"{r['scenario']:<12} {r['returncode']:>3} {r['wall_seconds']:>7.2f} {r['api_calls']:>9} "
-              f"{r['mutating_calls']:>8} {len(r.get('hosts_changed', [])):>13} {planned:>7}")
+              f"{r['mutating_calls']:>8} {r['kubernetes_requests']:>7} {r['kubernetes_writes']:>6} "
+              f"{len(r.get('hosts_changed', [])):>13} {planned:>7}")
 
 
 def check_targets(by_name: dict) -> list[tuple[str, bool, str]]:
@@ -225,6 +238,7 @@ def check_targets(by_name: dict) -> list[tuple[str, bool, str]]:
         r = by_name[name]
         verdicts.append((f"{name}: 0 mutating calls", r["mutating_calls"] == 0,
                          f"{r['mutating_calls']} {r['mutating_operations'] or ''}".strip()))
+        verdicts.append((f"{name}: 0 Kubernetes writes", r["kubernetes_writes"] == 0, str(r["kubernetes_writes"])))
     for name in ("rerun", "check"):
         r = by_name[name]
         verdicts.append((f"{name}: changed=0", not r.get("hosts_changed"), ", ".join(r.get("hosts_changed", [])) or "0"))

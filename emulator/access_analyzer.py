@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import functools
 import json
 import re
 import threading
 import uuid
 from typing import Any, Callable, NamedTuple
-from urllib.parse import unquote
+
+from emulator.restjson import RestJsonRoutes
 
 SIGNING_NAME = "access-analyzer"
 BOTOCORE_SERVICE = "accessanalyzer"
@@ -85,41 +85,8 @@ def conflict(resource_id: str, message: str) -> ServiceError:
 # --------------------------------------------------------------------------------------------
 # Routing: method + URI template of every operation, from botocore's model of the real API
 # --------------------------------------------------------------------------------------------
-class Route(NamedTuple):
-    method: str
-    regex: re.Pattern
-    literal: int  # characters outside labels: the most specific template wins
-    operation: str
-
-
-@functools.lru_cache(maxsize=1)
-def routes() -> tuple[Route, ...]:
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model(BOTOCORE_SERVICE)
-    found = []
-    for name in model.operation_names:
-        http = model.operation_model(name).http
-        path = http["requestUri"].split("?", 1)[0].rstrip("/") or "/"
-        pattern, literal = "", 0
-        for part in re.split(r"(\{[^}]+\})", path):
-            if part.startswith("{"):
-                label = part.strip("{}+")
-                pattern += f"(?P<{label}>{'.+' if part.endswith('+}') else '[^/]+'})"
-            else:
-                pattern += re.escape(part)
-                literal += len(part)
-        found.append(Route(http["method"].upper(), re.compile(f"^{pattern}/?$"), literal, name))
-    return tuple(sorted(found, key=lambda route: -route.literal))
-
-
-def match(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
-    """(operation name, decoded URI labels), or (None, {}) when no operation of the API has this route."""
-    for route in routes():
-        found = route.regex.match(raw_path)
-        if found and route.method == method:
-            return route.operation, {key: unquote(value) for key, value in found.groupdict().items()}
-    return None, {}
+ROUTES = RestJsonRoutes(BOTOCORE_SERVICE)
+match = ROUTES.match
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ import threading
 import time
 import uuid
 from typing import Any, Callable, NamedTuple
-from urllib.parse import unquote
+
+from emulator.restjson import RestJsonRoutes
 
 from emulator.access_analyzer import Request, Response
 
@@ -156,46 +157,12 @@ def from_moto(error: Any) -> EksError:
 # --------------------------------------------------------------------------------------------
 # The REST-JSON protocol, from botocore's model of the real API
 # --------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
+ROUTES = RestJsonRoutes(BOTOCORE_SERVICE)
+match = ROUTES.match
+
+
 def service_model() -> Any:
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model(BOTOCORE_SERVICE)
-
-
-class Route(NamedTuple):
-    method: str
-    regex: re.Pattern
-    literal: int
-    operation: str
-
-
-@functools.lru_cache(maxsize=1)
-def routes() -> tuple[Route, ...]:
-    model = service_model()
-    found = []
-    for name in model.operation_names:
-        http = model.operation_model(name).http
-        path = http["requestUri"].split("?", 1)[0].rstrip("/") or "/"
-        pattern, literal = "", 0
-        for part in re.split(r"(\{[^}]+\})", path):
-            if part.startswith("{"):
-                label = part.strip("{}+")
-                pattern += f"(?P<{label}>{'.+' if part.endswith('+}') else '[^/]+'})"
-            else:
-                pattern += re.escape(part)
-                literal += len(part)
-        found.append(Route(http["method"].upper(), re.compile(f"^{pattern}/?$"), literal, name))
-    return tuple(sorted(found, key=lambda route: -route.literal))
-
-
-def match(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
-    path = raw_path.split("?", 1)[0]
-    for route in routes():
-        found = route.regex.match(path)
-        if found and route.method == method:
-            return route.operation, {key: unquote(value) for key, value in found.groupdict().items()}
-    return None, {}
+    return ROUTES.model
 
 
 def parse_input(operation: str, labels: dict[str, str], query: dict[str, list[str]], body: bytes) -> dict[str, Any]:

@@ -18,7 +18,9 @@ description:
     needs an EKS access entry with enough rights (cluster admin, for example).
   - Each object is read first (GET) and compared with the manifest on the fields the manifest sets only; fields
     the API server defaults or other field managers set are ignored. Maps are compared key by key, lists item by
-    item (same length, each item compared the same way), scalars as given. An object that differs is applied
+    item (same length, each item compared the same way), scalars as given. A field this module applied before
+    (its C(managedFields) entry) that the manifest no longer sets is a difference too, since the next apply
+    removes it (a dropped label or annotation, for example). An object that differs is applied
     with one server-side apply C(PATCH) (C(application/apply-patch+yaml), O(field_manager), C(force=true));
     an object that matches is not written. A rerun with the same manifests makes GET requests only.
   - "Order: Namespaces, then ServiceAccounts, then RBAC (ClusterRole, ClusterRoleBinding, Role, RoleBinding),
@@ -423,6 +425,39 @@ def differences(desired, live, path=""):
     return [] if desired == live else [(path, live, desired)]
 
 
+def abandoned_fields(owned, desired, path=""):
+    """Paths our field manager set on its last apply (its managedFields fieldsV1) that the manifest no longer sets.
+
+    The next apply removes them, so they are a difference although `differences` (desired's own fields) sees none.
+    Descends through maps only ("f:" keys); list items ("k:", "v:", "i:") are compared whole by `differences`.
+    """
+    found = []
+    for key, children in (owned or {}).items():
+        if not key.startswith("f:"):
+            continue
+        name = key[2:]
+        child = "{0}.{1}".format(path, name) if path else name
+        if not isinstance(desired, dict) or name not in desired:
+            found.append(child)
+        elif isinstance(desired[name], dict) and children:
+            found.extend(abandoned_fields(children, desired[name], child))
+    return found
+
+
+def owned_fields(live, field_manager):
+    """The fieldsV1 set `field_manager` applied to the live object, or {}."""
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == field_manager and entry.get("operation") == "Apply":
+            return entry.get("fieldsV1") or {}
+    return {}
+
+
+def value_at(obj, path):
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
 # ---- the Kubernetes API --------------------------------------------------------------------------
 def eks_token(sts, cluster_name):
     """A bearer token for EKS, made as `aws eks get-token` makes it (awscli/customizations/eks/get_token.py)."""
@@ -600,7 +635,8 @@ class K8sConverger:
                 if live is None:
                     writes.append((obj, "create", None))
                     continue
-                found = differences(obj, live)
+                found = differences(obj, live) + [
+                    (path, value_at(live, path), None) for path in abandoned_fields(owned_fields(live, spec["field_manager"]), obj)]
                 writes.append((obj, "update" if found else "none", found))
             if spec["server_dry_run"] and not self.check_mode:
                 creating = {ref_of(obj)[3] for obj, action, _found in writes if action == "create" and obj["kind"] == "Namespace"}

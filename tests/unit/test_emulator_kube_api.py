@@ -277,6 +277,11 @@ def test_module_end_to_end_against_the_emulator(aws_env):
     bigger = dict(hpa, spec=dict(hpa["spec"], maxReplicas=9))
     updated = run_module("k8s_resources", dict(args, manifests=[NS, bigger]))
     assert updated["changes"][0]["fields"] == {"spec.maxReplicas": {"before": 5, "after": 9}}
+    annotated = dict(bigger, metadata=dict(bigger["metadata"], annotations={"cairn.example/owner": "web-team"}))
+    run_module("k8s_resources", dict(args, manifests=[NS, annotated]))
+    dropped = run_module("k8s_resources", dict(args, manifests=[NS, bigger]))  # the annotation is no longer listed
+    assert dropped["changes"][0]["fields"] == {"metadata.annotations": {"before": {"cairn.example/owner": "web-team"}, "after": None}}
+    assert run_module("k8s_resources", dict(args, manifests=[NS, bigger]))["changed"] is False
     gone = run_module("k8s_resources", dict(args, manifests=[NS, bigger], state="absent"))
     assert [c["resource_type"] for c in gone["changes"]] == ["HorizontalPodAutoscaler", "Namespace"]
 

@@ -164,3 +164,21 @@ def test_api_errors_carry_the_status_message_and_a_hint():
     assert "AmazonEKSClusterAdminPolicy" in error.message and error.details["http_status"] == 403
     assert "not json" in api_error(_Exc(500, "not json"), "GET", "x").message
     assert api_error(_Exc(0, None, "SSLError"), "GET", "x").message.startswith("Could not reach the Kubernetes API")
+
+
+def test_a_field_we_applied_and_no_longer_set_is_a_difference():
+    from ansible_collections.cairn.platform.plugins.modules.k8s_resources import abandoned_fields, owned_fields
+
+    live = {"metadata": {"name": "api", "labels": {"team": "a", "tier": "web"}, "managedFields": [
+        {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {"f:other": {}}}}},
+        {"manager": "cairn-platform", "operation": "Apply", "fieldsV1": {
+            "f:metadata": {"f:labels": {".": {}, "f:team": {}, "f:tier": {}}},
+            "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {'k:{"name":"api"}': {}}}}}}}]},
+        "spec": {"replicas": 2}}
+    owned = owned_fields(live, "cairn-platform")
+    desired = {"metadata": {"name": "api", "labels": {"team": "a"}}, "spec": {"template": {"spec": {"containers": []}}}}
+    assert abandoned_fields(owned, desired) == ["metadata.labels.tier", "spec.replicas"]
+    assert abandoned_fields(owned_fields(live, "someone-else"), desired) == []
+    same = {"metadata": {"name": "api", "labels": {"team": "a", "tier": "web"}},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "api"}]}}}}
+    assert abandoned_fields(owned, same) == []
