@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from support.emulator import mutating_calls
-from test_site_playbook import playbook
+from test_site_playbook import playbook, run_playbook
 
 STACKS = {"local-us-east-1": "us-east-1", "local-us-west-2": "us-west-2"}
 
@@ -127,3 +127,22 @@ def test_rerun_writes_nothing_and_leaves_the_autoscalers_desired_size(emulator, 
     assert kube_writes == []
     group = aws("eks", "us-east-1").describe_nodegroup(clusterName="local-us-east-1", nodegroupName="apps-spot")["nodegroup"]
     assert group["scalingConfig"]["desiredSize"] == 7
+
+
+def test_an_upgrade_is_one_minor_planned_then_applied_and_a_skip_is_refused(emulator, aws, tmp_path):
+    planned = playbook(emulator, tmp_path, "--check", "-e", "compute_kubernetes_version=1.32")[1]
+    primary = sorted((kind, name) for host, action, kind, name in planned if host == "local-us-east-1")
+    assert all(action == "update" for _host, action, _kind, _name in planned)
+    assert primary == [("Deployment", "kube-system/cluster-autoscaler"), ("eks_addon", "adot"), ("eks_addon", "kube-proxy"),
+                       ("eks_cluster", "local-us-east-1"), ("eks_nodegroup", "apps-spot"), ("eks_nodegroup", "system")]
+    applied = playbook(emulator, tmp_path, "-e", "compute_kubernetes_version=1.32")[1]
+    assert sorted(applied) == sorted(planned)
+    eks = aws("eks", "us-east-1")
+    assert eks.describe_cluster(name="local-us-east-1")["cluster"]["version"] == "1.32"
+    assert {eks.describe_nodegroup(clusterName="local-us-east-1", nodegroupName=name)["nodegroup"]["version"]
+            for name in ("system", "apps-spot")} == {"1.32"}
+
+    with emulator.recording() as calls:
+        skipped = run_playbook(emulator, tmp_path, "-e", "compute_kubernetes_version=1.34")[0]
+    assert skipped.returncode != 0 and "a skip of 2 minors" in skipped.stdout
+    assert mutating_calls(calls) == []

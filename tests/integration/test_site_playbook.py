@@ -21,7 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def playbook(emulator, tmp_path, *extra):
+    """Run site.yml on the local inventory; it must succeed. Returns (stdout, sorted changes)."""
+    done, changes = run_playbook(emulator, tmp_path, *extra)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done.stdout, changes
+
+
+def run_playbook(emulator, tmp_path, *extra):
+    """Run site.yml on the local inventory: (the finished process, sorted (host, action, type, name) changes)."""
     plan_file = tmp_path / "plan.json"
+    plan_file.unlink(missing_ok=True)  # a failed run writes none: never read the previous run's
     env = dict(os.environ)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(name, None)
@@ -35,9 +44,8 @@ def playbook(emulator, tmp_path, *extra):
     )
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "site.yml", "-i", "inventories/local", *extra]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     changes = json.loads(plan_file.read_text()) if plan_file.exists() else {}
-    return done.stdout, sorted(
+    return done, sorted(
         (host, change["action"], change["resource_type"], change["resource"])
         for host, host_changes in changes.items() for change in host_changes
     )
