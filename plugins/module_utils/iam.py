@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import unquote
+
+from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
 from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy, policies_equal, to_json
@@ -15,13 +19,35 @@ from ansible_collections.cairn.platform.plugins.module_utils.tags import (
 )
 
 
-class RoleState:
-    """A role as read: the role (None when absent), its inline policies and attached managed policy ARNs."""
+# Role fields GetAccountAuthorizationDetails leaves out (ListRoles and GetRole have them).
+SETTINGS_FIELDS = ("Description", "MaxSessionDuration")
+# The errors of a caller without iam:GetAccountAuthorizationDetails.
+DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
-    def __init__(self, role=None, inline_policies=None, managed_policy_arns=None):
+
+def decode_document(value):
+    """A policy document from IAM's batch read: botocore already decodes it; a URL-encoded JSON
+    string (RFC 3986, as the API documents it) is decoded the same way."""
+    if isinstance(value, str):
+        try:
+            return json.loads(unquote(value))
+        except ValueError:
+            return value
+    return value
+
+
+class RoleState:
+    """A role as read: the role (None when absent), its inline policies and attached managed policy ARNs.
+
+    ``complete`` is False for a role taken from GetAccountAuthorizationDetails whose description and
+    session duration are not known yet (see SETTINGS_FIELDS).
+    """
+
+    def __init__(self, role=None, inline_policies=None, managed_policy_arns=None, complete=True):
         self.role = role
         self.inline_policies = inline_policies or {}
         self.managed_policy_arns = managed_policy_arns or []
+        self.complete = complete
 
 
 class IamRoleConverger:
@@ -30,6 +56,9 @@ class IamRoleConverger:
         self.owner = ownership
         self.plan = plan
         self._read = {}
+        # After read_account_roles(): every role of the account by lower-case name (IAM names
+        # ignore case); None until then, and roles are read one by one.
+        self._account = None
 
     @property
     def iam(self):
@@ -38,8 +67,56 @@ class IamRoleConverger:
     def owned(self, state):
         return state.role is not None and self.owner.owns(boto3_tag_list_to_dict(state.role.get("Tags")))
 
-    def read(self, name):
-        """The role's state, read once per run; policies are read only for roles we own."""
+    def read_account_roles(self):
+        """Read every role of the account with its tags, trust, inline and attached policies in one
+        paginated iam:GetAccountAuthorizationDetails; later reads of a role make no call of their own,
+        except one GetRole for a role whose description and session duration no ListRoles answer
+        given to add_role_settings() carried.
+
+        Returns the role summaries (RoleName, Path), or None when the caller may not make the call
+        (roles are then read one by one, as without this method).
+        """
+        with self.cm.doing("reading the IAM roles of the account"):
+            try:
+                details = paginate(self.iam, "get_account_authorization_details", "RoleDetailList", Filter=["Role"],
+                                   PaginationConfig={"PageSize": 1000})
+            except Exception as exc:
+                if error_code(exc) not in DENIED:
+                    raise
+                details = None
+        if details is None:
+            return None
+        self._account = {}
+        for detail in details:
+            role = {key: value for key, value in detail.items()
+                    if key not in ("RolePolicyList", "AttachedManagedPolicies", "InstanceProfileList")}
+            role["AssumeRolePolicyDocument"] = decode_document(role.get("AssumeRolePolicyDocument"))
+            state = RoleState(role, complete=False)
+            if self.owned(state):
+                state.inline_policies = {policy["PolicyName"]: decode_document(policy["PolicyDocument"])
+                                         for policy in detail.get("RolePolicyList") or []}
+                state.managed_policy_arns = sorted(policy["PolicyArn"] for policy in detail.get("AttachedManagedPolicies") or [])
+            self._account[detail["RoleName"].lower()] = state
+        return [{"RoleName": detail["RoleName"], "Path": detail.get("Path", "/")} for detail in details]
+
+    def add_role_settings(self, listed_roles):
+        """Complete roles of read_account_roles() with the description and session duration of ListRoles items."""
+        for item in listed_roles:
+            state = (self._account or {}).get(item["RoleName"].lower())
+            if state is not None and state.role is not None and "MaxSessionDuration" in item:
+                for key in SETTINGS_FIELDS:
+                    if key in item:
+                        state.role[key] = item[key]
+                state.complete = True
+
+    def read(self, name, complete=True):
+        """The role's state, read once per run; policies are read only for roles we own.
+
+        With complete=False (enough to judge ownership and delete) a role of read_account_roles()
+        is taken as it is, without its description and session duration.
+        """
+        if self._account is not None:
+            return self._from_account(name, complete)
         if name in self._read:
             return self._read[name]
         with self.cm.doing("reading IAM role " + name):
@@ -57,6 +134,28 @@ class IamRoleConverger:
                 state.managed_policy_arns = sorted(
                     p["PolicyArn"] for p in self.iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []))
         self._read[name] = state
+        return state
+
+    def _from_account(self, name, complete):
+        if name in self._read:
+            state = self._read[name]
+        else:
+            state = self._account.get(name.lower()) or RoleState()
+            self._read[name] = state
+        if complete and state.role is not None and not state.complete:
+            with self.cm.doing("reading IAM role " + name):
+                try:
+                    role = self.iam.get_role(RoleName=name)["Role"]
+                except Exception as exc:
+                    if error_code(exc) != "NoSuchEntity":
+                        raise
+                    role = None
+            if role is None:
+                state = RoleState()
+                self._read[name] = state
+            else:
+                state.role = role
+                state.complete = True
         return state
 
     def check_owned(self, name):
@@ -141,7 +240,7 @@ class IamRoleConverger:
 
     def delete(self, name):
         """Delete the role with its policies when it is ours; a role without our tags is left alone."""
-        state = self.read(name)
+        state = self.read(name, complete=False)
         if not self.owned(state):
             return
         if self.plan.delete("iam_role", name, {"arn": state.role["Arn"]}):

@@ -173,6 +173,11 @@ options:
 notes:
   - Roles and providers are found by name and URL; they are managed only when they carry the ownership
     tags (C(cairn:environment), C(cairn:stack), C(cairn:component), C(cairn:managed-by)).
+  - Roles are read in one batch with C(iam:GetAccountAuthorizationDetails) (every role of the account with
+    its tags, trust and policies; a few pages however many roles other stacks keep) plus C(iam:ListRoles)
+    under the listed roles' paths, so the caller needs C(iam:GetAccountAuthorizationDetails). Without it
+    (AccessDenied) the module falls back to reading each role under its paths (C(iam:GetRole),
+    C(iam:ListRolePolicies), C(iam:GetRolePolicy), C(iam:ListAttachedRolePolicies)): same result, more calls.
   - IAM is global to the account while stacks are regional; give each stack's roles names of their
     own (for example prefixed with the stack) and let one stack own an account-wide provider.
   - A trust in an OIDC provider of this account must name a provider that exists or is listed in
@@ -643,6 +648,12 @@ def check_provider(provider, index):
     return {"url": url, "key": provider_key(url), "client_ids": sorted(set(client_ids)), "thumbprints": thumbprints}
 
 
+def outermost_paths(paths):
+    """The paths not under another of them: ListRoles under /cairn/ also lists /cairn/eks/."""
+    paths = sorted(set(paths))
+    return [path for path in paths if not any(path != other and path.startswith(other) for other in paths)]
+
+
 def build_spec(params):
     """All checks that need no API call."""
     spec = {"state": params["state"], "purge": params["purge_roles"], "component": params["component"]}
@@ -707,9 +718,35 @@ class IamRolesConverger:
         details = self.provider_details(key)
         return details is not None and self.owner.owns(boto3_tag_list_to_dict(details.get("Tags")))
 
+    def purge_paths(self):
+        return sorted({DEFAULT_PATH} | {role["path"] for role in self.spec["roles"]})
+
+    def read_roles(self):
+        """Read the roles in one batch: GetAccountAuthorizationDetails (every role of the account with
+        tags, trust and policies) and ListRoles under the listed roles' paths (their description and
+        session duration, which the batch lacks). A rerun then makes no call per role, whatever the
+        number of roles other stacks keep in the account. Without iam:GetAccountAuthorizationDetails,
+        roles are listed under our paths and read one by one."""
+        purging = self.spec["purge"] or self.spec["state"] == "absent"
+        if not (self.spec["roles"] or purging):
+            return
+        account = self.roles.read_account_roles()
+        if account is None:
+            if purging:
+                self.read_role_names()
+            return
+        if purging:
+            paths = self.purge_paths()
+            self.found_roles = sorted({role["RoleName"] for role in account
+                                       if any(role["Path"].startswith(path) for path in paths)})
+        if self.spec["state"] == "present":
+            for path in outermost_paths(role["path"] for role in self.spec["roles"]):
+                with self.cm.doing("listing IAM roles under " + path):
+                    self.roles.add_role_settings(paginate(self.iam, "list_roles", "Roles", PathPrefix=path))
+
     def read_role_names(self):
         """Names of the roles under our paths: the purge candidates (judged by their tags later)."""
-        paths = sorted({DEFAULT_PATH} | {role["path"] for role in self.spec["roles"]})
+        paths = self.purge_paths()
         names = set()
         for path in paths:
             with self.cm.doing("listing IAM roles under " + path):
@@ -772,8 +809,7 @@ class IamRolesConverger:
     def present(self):
         self.read_providers()
         trust_policies = {role["name"]: self.trust_policy(role) for role in self.spec["roles"]}
-        if self.spec["purge"]:
-            self.read_role_names()
+        self.read_roles()
         self.preflight(trust_policies)
         providers = {provider["url"]: self.ensure_provider(provider) for provider in self.spec["oidc_providers"]}
         roles = {}
@@ -790,7 +826,7 @@ class IamRolesConverger:
 
     def absent(self):
         self.read_providers()
-        self.read_role_names()
+        self.read_roles()
         self.purge(keep_roles=set(), keep_providers=set(), also=[role["name"] for role in self.spec["roles"]])
         return {}
 

@@ -130,10 +130,33 @@ def test_roles_exist_as_declared_and_a_rerun_changes_nothing(aws_env, converged)
     assert rerun["changed"] is False and rerun["changes"] == []
     assert mutating_calls(calls) == []
     counts = count_by_operation(calls)
-    # One read of the provider list and of each role; no write.
+    # One read of the provider list and one batch read of the roles; no call per role, no write.
     assert counts["iam:ListOpenIDConnectProviders"] == 1
-    assert counts["iam:GetRole"] == 7
+    assert counts["iam:GetAccountAuthorizationDetails"] == 1 and counts["iam:ListRoles"] == 1
+    assert not {"iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"} & set(counts)
     assert rerun["roles"] == converged["roles"] and rerun["oidc_providers"] == converged["oidc_providers"]
+
+
+def test_a_rerun_reads_the_roles_in_one_batch_whatever_other_stacks_keep(aws_env, converged):
+    """IAM is global: the roles of every stack sit under /cairn/. A rerun reads them in one batch and
+    makes no call per role, so another stack's roles do not add calls."""
+    with aws_env.recording() as alone:
+        assert run_module("iam_roles", args())["changes"] == []
+    other = "local-us-west-2"
+    other_roles = [dict(app_role(name="{0}-app-{1}".format(other, index)), inline_policies={"read-data": READ_DATA},
+                        managed_policy_arns=["arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"]) for index in range(12)]
+    run_module("iam_roles", dict(environment="local", stack=other, component="security", roles=other_roles))
+    assert len(iam().list_roles(PathPrefix="/cairn/")["Roles"]) == 7 + 12
+
+    with aws_env.recording() as calls:
+        rerun = run_module("iam_roles", args())
+    assert rerun["changed"] is False and rerun["changes"] == []
+    assert mutating_calls(calls) == []
+    counts = count_by_operation(calls)
+    assert counts == count_by_operation(alone)
+    assert counts.get("iam:GetRole", 0) == 0 and counts["iam:GetAccountAuthorizationDetails"] == 1
+    # The other stack's roles are untouched (not purged: they carry its stack tag).
+    assert all(tags_of(role["name"])["cairn:stack"] == other for role in other_roles)
 
 
 # ---- semantic comparison and updates ------------------------------------------------------------

@@ -31,7 +31,8 @@ def iam(monkeypatch):
 
 def existing_provider(iam, client_ids, tags=None):
     iam.add_response("list_open_id_connect_providers", {"OpenIDConnectProviderList": [{"Arn": PROVIDER}]}, {})
-    iam.add_response("list_roles", {"Roles": [], "IsTruncated": False}, {"PathPrefix": "/cairn/"})
+    iam.add_response("get_account_authorization_details", {"RoleDetailList": [], "IsTruncated": False},
+                     {"Filter": ["Role"], "MaxItems": 1000})
     iam.add_response("get_open_id_connect_provider", {
         "Url": ISSUER[len("https://"):], "ClientIDList": client_ids, "ThumbprintList": ["a" * 40],
         "Tags": OWNERSHIP if tags is None else tags}, {"OpenIDConnectProviderArn": PROVIDER})
