@@ -177,7 +177,7 @@ notes:
     its tags, trust and policies; a few pages however many roles other stacks keep) plus C(iam:ListRoles)
     under the listed roles' paths, so the caller needs C(iam:GetAccountAuthorizationDetails). Without it
     (AccessDenied) the module falls back to reading each role under its paths (C(iam:GetRole),
-    C(iam:ListRolePolicies), C(iam:GetRolePolicy), C(iam:ListAttachedRolePolicies)): same result, more calls.
+    C(iam:ListRolePolicies), C(iam:GetRolePolicy), C(iam:ListAttachedRolePolicies)), with the same result in more calls.
   - IAM is global to the account while stacks are regional; give each stack's roles names of their
     own (for example prefixed with the stack) and let one stack own an account-wide provider.
   - A trust in an OIDC provider of this account must name a provider that exists or is listed in

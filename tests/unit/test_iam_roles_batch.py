@@ -93,7 +93,7 @@ def test_a_rerun_reads_every_role_in_one_batch_over_pages(iam):
     iam.add_response("get_account_authorization_details", {
         "RoleDetailList": [mine] + [detail(name, tags) for name, tags in OTHERS[2:]], "IsTruncated": False},
         dict(GAAD_PARAMS, Marker="m1"))
-    iam.add_response("list_roles", {"Roles": [listed(APP, [], "app")] + [listed(name, []) for name, _ in OTHERS],
+    iam.add_response("list_roles", {"Roles": [listed(APP, [], "app")] + [listed(name, []) for name, _tags in OTHERS],
                                     "IsTruncated": False}, {"PathPrefix": "/cairn/"})
     # No GetRole, ListRolePolicies, GetRolePolicy, ListAttachedRolePolicies, and no write.
     result = run_module("iam_roles", args())
