@@ -12,6 +12,7 @@ import pytest
 
 from support.emulator import mutating_calls
 from support.modules import ModuleFailed, run_module
+from support.network import vpc_with_subnets
 
 from ansible_collections.cairn.platform.plugins.modules.eks_addons import PINNED_ADDON_VERSIONS
 
@@ -31,10 +32,7 @@ def keys(result):
 
 def make_cluster(version):
     """A cluster made directly (eks_cluster is tested elsewhere)."""
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc_id = ec2.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.70.{0}.0/24".format(i), AvailabilityZone="us-east-1" + zone)["Subnet"]["SubnetId"]
-               for i, zone in enumerate("ab")]
+    _vpc_id, subnets = vpc_with_subnets()
     eks().create_cluster(name=CLUSTER, version=version, roleArn="arn:aws:iam::123456789012:role/test-eks-cluster",
                          resourcesVpcConfig={"subnetIds": subnets, "endpointPrivateAccess": True, "endpointPublicAccess": False})
     return CLUSTER

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from support.emulator import count_by_operation, mutating_calls
 from support.modules import ModuleFailed, run_module
+from support.network import vpc_with_subnets
 
 STACK = "test-us-east-1"
 NAME = STACK + "-eks"
@@ -60,11 +61,7 @@ def needs_eks_model(aws_env):
 @pytest.fixture
 def base(aws_env):
     """A VPC with two private subnets, the cluster role and the secrets key, made directly (other modules are tested elsewhere)."""
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc_id = ec2.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
-    subnet_ids = [ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.70.{0}.0/20".format(16 * i),
-                                    AvailabilityZone="us-east-1" + zone)["Subnet"]["SubnetId"]
-                  for i, zone in enumerate("ab")]
+    _vpc_id, subnet_ids = vpc_with_subnets(new_prefix=20)
     role_arn = boto3.client("iam", region_name="us-east-1").create_role(
         RoleName="test-eks-cluster",
         AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},'

@@ -12,6 +12,7 @@ import pytest
 
 from support.emulator import count_by_operation, mutating_calls
 from support.modules import ModuleFailed, run_module
+from support.network import vpc_with_subnets
 
 STACK = "test-us-east-1"
 CLUSTER = STACK
@@ -56,11 +57,7 @@ def profiles():
 @pytest.fixture
 def base(aws_env):
     """A VPC with three private subnets and an ACTIVE cluster on them."""
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc_id = ec2.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
-    subnet_ids = [ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.70.{0}.0/20".format(16 * i),
-                                    AvailabilityZone="us-east-1" + zone)["Subnet"]["SubnetId"]
-                  for i, zone in enumerate("abc")]
+    _vpc_id, subnet_ids = vpc_with_subnets(zones="abc", new_prefix=20)
     eks().create_cluster(name=CLUSTER, version="1.31", roleArn="arn:aws:iam::{0}:role/{1}-eks".format(ACCOUNT, STACK),
                          resourcesVpcConfig={"subnetIds": subnet_ids, "endpointPrivateAccess": True, "endpointPublicAccess": False})
     return dict(environment="test", stack=STACK, cluster_name=CLUSTER, kubernetes_version="1.31", node_role_arn=NODE_ROLE,

@@ -15,6 +15,7 @@ import pytest
 
 from support.emulator import count_by_operation, mutating_calls
 from support.modules import ModuleFailed, run_module
+from support.network import vpc_with_subnets
 
 STACK = "test-us-east-1"
 RG_ID = STACK + "-redis"
@@ -37,11 +38,7 @@ def plan_keys(result):
 @pytest.fixture
 def base(aws_env):
     """Three database subnets and the stack's KMS key, made directly (the networking module is tested elsewhere)."""
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc_id = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
-    subnet_ids = [ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.60.{0}.0/24".format(144 + i),
-                                    AvailabilityZone="us-east-1" + zone)["Subnet"]["SubnetId"]
-                  for i, zone in enumerate("abc")]
+    _vpc_id, subnet_ids = vpc_with_subnets(cidr="10.60.0.0/16", zones="abc", first=144)
     key_arn = boto3.client("kms", region_name="us-east-1").create_key(Description="elasticache")["KeyMetadata"]["Arn"]
     return dict(
         environment="test", stack=STACK, subnet_ids=subnet_ids, node_type="cache.r7g.large",

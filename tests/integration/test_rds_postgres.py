@@ -16,6 +16,7 @@ import pytest
 
 from support.emulator import count_by_operation, mutating_calls
 from support.modules import ModuleFailed, run_module
+from support.network import vpc_with_subnets
 
 REGION = "us-east-1"
 DR_REGION = "us-west-2"
@@ -35,9 +36,7 @@ def make_network(region, prefix):
     """Database subnets, a security group and the RDS and secrets keys of one region stack."""
     ec2 = boto3.client("ec2", region_name=region)
     kms = boto3.client("kms", region_name=region)
-    vpc_id = ec2.create_vpc(CidrBlock=prefix + ".0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock="{0}.{1}.0/24".format(prefix, 144 + i),
-                                 AvailabilityZone=region + zone)["Subnet"]["SubnetId"] for i, zone in enumerate("abc")]
+    vpc_id, subnets = vpc_with_subnets(region, prefix + ".0.0/16", zones="abc", first=144)
     group_id = ec2.create_security_group(GroupName="db", Description="PostgreSQL", VpcId=vpc_id)["GroupId"]
     rds_key = kms.create_key(Description="rds")["KeyMetadata"]["Arn"]
     kms.create_alias(AliasName="alias/cairn/test/rds", TargetKeyId=rds_key)

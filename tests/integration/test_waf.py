@@ -12,6 +12,7 @@ import pytest
 
 from support.emulator import mutating_calls
 from support.modules import ModuleFailed, run_module
+from support.network import vpc_with_subnets
 
 pytestmark = pytest.mark.usefixtures("shared_model_loader")
 
@@ -29,10 +30,7 @@ def plan_keys(result):
 
 
 def create_alb():
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc_id = ec2.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.70.{0}.0/24".format(i), AvailabilityZone=zone)["Subnet"]["SubnetId"]
-               for i, zone in enumerate(["us-east-1a", "us-east-1b"])]
+    _vpc_id, subnets = vpc_with_subnets()
     return boto3.client("elbv2", region_name="us-east-1").create_load_balancer(
         Name="test-alb", Subnets=subnets, Type="application", Scheme="internet-facing")["LoadBalancers"][0]["LoadBalancerArn"]
 

@@ -19,6 +19,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from support.emulator import Call, count_by_operation
+from support.network import vpc_with_subnets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: emulator/ is not a package on the test path
 from emulator import eks_fidelity  # noqa: E402
@@ -45,11 +46,7 @@ def error_of(excinfo):
 
 
 def network(zones="ab"):
-    ec2 = boto3.client("ec2", region_name=REGION)
-    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=REGION + zone)["Subnet"]["SubnetId"]
-               for i, zone in enumerate(zones)]
-    return vpc_id, subnets
+    return vpc_with_subnets(REGION, "10.0.0.0/16", zones=zones)
 
 
 def cluster(client, subnets, name="main", version="1.31", mode="API", bootstrap=False, **kwargs):

@@ -15,6 +15,7 @@ from werkzeug.test import Client
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: emulator/ is not a package on the test path
 from emulator.kube_api import KubeApiServer  # noqa: E402
 from support.modules import run_module  # noqa: E402
+from support.network import vpc_with_subnets  # noqa: E402
 
 BASE = "/_eks/us-east-1/demo"
 AUTH = {"Authorization": "Bearer k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8"}
@@ -247,10 +248,7 @@ def _cluster(aws_env, name):
         _kube_requests(aws_env)
     except Exception as exc:  # noqa: BLE001 - any failure means the route is not there
         pytest.skip("the emulator does not route /_eks/ to the kube model: {0}".format(exc))
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc = ec2.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.70.{i}.0/24", AvailabilityZone="us-east-1" + z)["Subnet"]["SubnetId"]
-               for i, z in enumerate("ab")]
+    _vpc_id, subnets = vpc_with_subnets()
     eks = boto3.client("eks", region_name="us-east-1")
     eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": subnets})
     endpoint = eks.describe_cluster(name=name)["cluster"]["endpoint"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from support.network import vpc_with_subnets
 from botocore.exceptions import ClientError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,10 +31,8 @@ def error_of(excinfo):
 
 
 def make_region(region, prefix):
-    ec2, kms = boto3.client("ec2", region_name=region), boto3.client("kms", region_name=region)
-    vpc_id = ec2.create_vpc(CidrBlock=prefix + ".0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{prefix}.{i}.0/24", AvailabilityZone=region + zone)["Subnet"]["SubnetId"]
-               for i, zone in enumerate("ab")]
+    kms = boto3.client("kms", region_name=region)
+    vpc_id, subnets = vpc_with_subnets(region, prefix + ".0.0/16")
     return {"vpc_id": vpc_id, "subnet_ids": subnets, "key": kms.create_key(Description="rds")["KeyMetadata"]["Arn"]}
 
 
