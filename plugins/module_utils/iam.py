@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import unquote
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
@@ -19,6 +20,8 @@ from ansible_collections.cairn.platform.plugins.module_utils.tags import (
 )
 
 
+# An IAM role ARN (any partition, an optional path), as modules that take one check it before any call.
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 # Role fields GetAccountAuthorizationDetails leaves out (ListRoles and GetRole have them).
 SETTINGS_FIELDS = ("Description", "MaxSessionDuration")
 # The errors of a caller without iam:GetAccountAuthorizationDetails.

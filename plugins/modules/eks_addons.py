@@ -227,7 +227,9 @@ except ImportError:  # pragma: no cover - ansible-core ships PyYAML
     yaml = None
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
+from ansible_collections.cairn.platform.plugins.module_utils.eks import check_cluster_name, kubernetes_minor
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
+from ansible_collections.cairn.platform.plugins.module_utils.iam import ROLE_ARN
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN, is_unknown
 from ansible_collections.cairn.platform.plugins.module_utils.tags import MANAGED_BY_TAG, MANAGED_BY_VALUE, STACK_TAG
@@ -344,12 +346,9 @@ ARGUMENT_SPEC = dict(
 # ---------------------------------------------------------------------------------------------
 # Pure planning: input checks, versions, configuration comparison (no API calls)
 # ---------------------------------------------------------------------------------------------
-_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-_KUBERNETES_VERSION = re.compile(r"^1\.\d{1,2}$")
 _ADDON_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 # EKS add-on versions: v<major>.<minor>.<patch>-eksbuild.<n> (a few kube-proxy builds carry -minimal).
 _ADDON_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(?:-minimal)?-eksbuild\.(\d+)$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 # States in which EKS refuses another change of the add-on until it settles.
 _BUSY = ("CREATING", "UPDATING")
 
@@ -433,7 +432,7 @@ def build_addon(entry, index, kubernetes_version):
     else:
         check_compatible(name, version, kubernetes_version)
     role = entry.get("service_account_role_arn")
-    if role is not None and not is_unknown(role) and not _ROLE_ARN.match(role):
+    if role is not None and not is_unknown(role) and not ROLE_ARN.match(role):
         raise InputError("{0}.service_account_role_arn: {1!r} is not an IAM role ARN.".format(field, role))
     configuration = entry.get("configuration_values")
     if configuration is not None:
@@ -447,10 +446,7 @@ def build_spec(params):
     spec = {"state": params["state"], "purge": params["purge"], "wait": params["wait"], "wait_timeout": params["wait_timeout"]}
     if params["wait_timeout"] < 0:
         raise InputError("wait_timeout: must be 0 or more seconds; got {0}.".format(params["wait_timeout"]))
-    cluster_name = params.get("cluster_name") or ""
-    if not _CLUSTER_NAME.match(cluster_name):
-        raise InputError("cluster_name: {0!r} is not an EKS cluster name (1 to 100 letters, digits, '-' or '_', "
-                         "starting with a letter or digit).".format(cluster_name))
+    cluster_name = check_cluster_name("cluster_name", params.get("cluster_name") or "")
     spec["cluster_name"] = cluster_name
     spec["kubernetes_version"] = params.get("kubernetes_version")
     spec["addons"] = []
@@ -460,8 +456,7 @@ def build_spec(params):
     if not kubernetes_version:
         raise InputError("kubernetes_version: required when state=present (it selects the pinned add-on versions).")
     kubernetes_version = str(kubernetes_version)
-    if not _KUBERNETES_VERSION.match(kubernetes_version):
-        raise InputError("kubernetes_version: {0!r} is not a Kubernetes version like 1.31 (major.minor).".format(kubernetes_version))
+    kubernetes_minor("kubernetes_version", kubernetes_version)
     if kubernetes_version not in PINNED_ADDON_VERSIONS:
         raise InputError("kubernetes_version: no add-on versions are pinned for Kubernetes {0}; supported: {1}.".format(
             kubernetes_version, ", ".join(supported_kubernetes_versions())))

@@ -311,7 +311,9 @@ import re
 import uuid
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
+from ansible_collections.cairn.platform.plugins.module_utils.eks import check_cluster_name, kubernetes_minor
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
+from ansible_collections.cairn.platform.plugins.module_utils.iam import ROLE_ARN
 from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger, check_retention_days
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN, is_unknown
@@ -385,9 +387,6 @@ ARGUMENT_SPEC = dict(
 # ---------------------------------------------------------------------------------------------
 # Pure planning: input checks, version steps and the cluster updates (no API calls)
 # ---------------------------------------------------------------------------------------------
-_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-_VERSION = re.compile(r"^1\.(\d{2})$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/-]+$")
 _POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):eks::aws:cluster-access-policy/([A-Za-z0-9]+)$")
@@ -396,17 +395,9 @@ _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$|^[a-z0-9][-a-z0-9]*\*$
 RESERVED_USERNAME_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
 
 
-def parse_version(field, value):
-    """'1.31' -> 31; anything else is refused."""
-    match = _VERSION.match(value or "")
-    if not match:
-        raise InputError("{0}: {1!r} is not a Kubernetes version of the form 1.NN (for example 1.31).".format(field, value))
-    return int(match.group(1))
-
-
 def version_step(current, desired):
     """None when equal, 'upgrade' for one minor up; InputError (naming both) for a skip or a downgrade."""
-    now, wanted = parse_version("the cluster's version", current), parse_version("kubernetes_version", desired)
+    now, wanted = kubernetes_minor("the cluster's version", current), kubernetes_minor("kubernetes_version", desired)
     if now == wanted:
         return None
     if wanted == now + 1:
@@ -498,10 +489,7 @@ def check_cidrs(cidrs):
 
 def build_spec(params, partition="aws"):
     """All checks that need no API call, in the order a person reads the options."""
-    name = params["name"]
-    if not name or not _NAME.match(name):
-        raise InputError("name: {0!r} is not a valid EKS cluster name (1 to 100 letters, digits, hyphens or underscores, "
-                         "starting with a letter or digit).".format(name))
+    name = check_cluster_name("name", params["name"])
     if params["wait_timeout"] < 0:
         raise InputError("wait_timeout: must be 0 or more seconds; got {0}.".format(params["wait_timeout"]))
     logging = dict(params.get("logging") or {})
@@ -522,11 +510,11 @@ def build_spec(params, partition="aws"):
     version = params.get("kubernetes_version")
     if not version:
         raise InputError("kubernetes_version: required when state=present (for example \"1.31\").")
-    parse_version("kubernetes_version", version)
+    kubernetes_minor("kubernetes_version", version)
     role_arn = params.get("role_arn")
     if not role_arn:
         raise InputError("role_arn: required when state=present; give the ARN of the EKS cluster role.")
-    if not (_ROLE_ARN.match(role_arn) or is_unknown(role_arn)):
+    if not (ROLE_ARN.match(role_arn) or is_unknown(role_arn)):
         raise InputError("role_arn: {0!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).".format(role_arn))
     subnet_ids = params.get("subnet_ids") or []
     if len(subnet_ids) < 2:

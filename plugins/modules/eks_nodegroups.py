@@ -349,7 +349,9 @@ import re
 import uuid
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
+from ansible_collections.cairn.platform.plugins.module_utils.eks import kubernetes_minor, reported_minor
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
+from ansible_collections.cairn.platform.plugins.module_utils.iam import ROLE_ARN
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN, is_unknown
 from ansible_collections.cairn.platform.plugins.module_utils.tags import apply_tag_changes
@@ -447,10 +449,8 @@ MAX_UNAVAILABLE = 100
 MAX_DISK_GIB = 16384
 _NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
 _PROFILE_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-_VERSION = re.compile(r"^1\.(\d{1,2})$")
 _INSTANCE_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9]+$")
 _SUBNET = re.compile(r"^subnet-[0-9a-f]+$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -458,16 +458,13 @@ _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
 def parse_version(field, value):
     """'1.31' -> (1, 31); anything else is refused."""
-    match = _VERSION.match(value or "")
-    if not match:
-        raise InputError("{0}: {1!r} is not a Kubernetes version of the form major.minor (for example 1.31).".format(field, value))
-    return 1, int(match.group(1))
+    return 1, kubernetes_minor(field, value)
 
 
 def live_version(value):
     """A version as EKS reports it ('1.31'), as a tuple; None when it cannot be read."""
-    match = _VERSION.match(value or "")
-    return (1, int(match.group(1))) if match else None
+    minor = reported_minor(value)
+    return None if minor is None else (1, minor)
 
 
 def check_label_key(field, key):
@@ -529,7 +526,7 @@ def sort_taints(taints):
 def check_role_arn(field, value):
     if not value:
         raise InputError("{0}: required; give the ARN of the IAM role.".format(field))
-    if not is_unknown(value) and not _ROLE_ARN.match(value):
+    if not is_unknown(value) and not ROLE_ARN.match(value):
         raise InputError("{0}: {1!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).".format(field, value))
     return value
 

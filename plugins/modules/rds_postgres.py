@@ -454,6 +454,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
+from ansible_collections.cairn.platform.plugins.module_utils.iam import ROLE_ARN
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN, is_unknown
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
@@ -516,7 +517,6 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]+$")
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]+$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:(?:key|alias)/.+$")
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$")
 _DB_ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):db:(?P<id>[a-z][a-z0-9-]*)$")
@@ -778,7 +778,7 @@ def build_spec(params, region=None):
     if interval and not role_arn:
         raise InputError("monitoring_role_arn: required when monitoring_interval is {0} (enhanced monitoring publishes "
                          "with that role); or set monitoring_interval to 0.".format(interval))
-    if role_arn and not is_unknown(role_arn) and not _ROLE_ARN.match(role_arn):
+    if role_arn and not is_unknown(role_arn) and not ROLE_ARN.match(role_arn):
         raise InputError("monitoring_role_arn: {0!r} is not an IAM role ARN.".format(role_arn))
 
     subnet_ids = params.get("subnet_ids")

@@ -150,7 +150,7 @@ def test_delete_is_refused_while_a_node_group_exists_then_deletes_the_cluster_an
 
 
 BAD_INPUT = [
-    ({"kubernetes_version": "1.31.0"}, "kubernetes_version", "1.NN"),
+    ({"kubernetes_version": "1.31.0"}, "kubernetes_version", "major.minor"),
     ({"kubernetes_version": None}, "kubernetes_version", "required"),
     ({"role_arn": None}, "role_arn", "required"),
     ({"subnet_ids": ["subnet-0aaa"]}, "subnet_ids", "at least two"),

@@ -80,12 +80,12 @@ def test_public_endpoint_with_cidrs():
 
 
 @pytest.mark.parametrize("overrides,field,words", [
-    ({"name": "-bad"}, "name", "not a valid EKS cluster name"),
+    ({"name": "-bad"}, "name", "is not an EKS cluster name"),
     ({"name": "a" * 101}, "name", "1 to 100"),
     ({"kubernetes_version": None}, "kubernetes_version", "required"),
-    ({"kubernetes_version": "1.31.2"}, "kubernetes_version", "1.NN"),
-    ({"kubernetes_version": "v1.31"}, "kubernetes_version", "1.NN"),
-    ({"kubernetes_version": "2.1"}, "kubernetes_version", "1.NN"),
+    ({"kubernetes_version": "1.31.2"}, "kubernetes_version", "major.minor"),
+    ({"kubernetes_version": "v1.31"}, "kubernetes_version", "major.minor"),
+    ({"kubernetes_version": "2.1"}, "kubernetes_version", "major.minor"),
     ({"role_arn": None}, "role_arn", "required"),
     ({"role_arn": "arn:aws:iam::123456789012:user/bob"}, "role_arn", "not an IAM role ARN"),
     ({"subnet_ids": None}, "subnet_ids", "at least two"),
