@@ -10,6 +10,12 @@ Modelled, following the kube-apiserver's behaviour (https://kubernetes.io/docs/r
 - The kinds of cairn.platform.k8s_resources' table only (``KINDS``): their REST paths, namespaced or not.
   Any other path answers 404 ``the server could not find the requested resource``, like the real server
   for an unknown resource. No discovery (/api, /apis), no watch, no status subresources.
+- Custom resources (``CUSTOM_KINDS``, the AWS Load Balancer Controller's elbv2.k8s.aws kinds) are served only while
+  a CustomResourceDefinition ``<plural>.<group>`` exists that serves their version: before, their paths answer that
+  404 too, as the real server does. A CustomResourceDefinition is ``Established`` at once (status.acceptedNames and
+  the NamesAccepted/Established conditions, set when it is created; the real apiextensions controller takes a
+  moment). Deleting it deletes its custom resources (the real server finalizes them asynchronously). Its schema is
+  not enforced (no validation, pruning or defaulting of custom resources).
 - Authentication: a bearer token starting ``k8s-aws-v1.`` (what ``aws eks get-token`` makes); else 401
   ``Unauthorized``. The token is not verified further (its signed header x-k8s-aws-id is not in the URL).
 - Any cluster name is accepted: the cluster's existence is moto's business (DescribeCluster); each
@@ -31,7 +37,7 @@ Modelled, following the kube-apiserver's behaviour (https://kubernetes.io/docs/r
   spec.finalizers/status.phase and the kubernetes.io/metadata.name label; Deployment replicas, strategy,
   revisionHistoryLimit, progressDeadlineSeconds, pod restartPolicy/dnsPolicy/schedulerName/
   terminationGracePeriodSeconds, container imagePullPolicy/terminationMessagePath/Policy; Service type,
-  clusterIP, sessionAffinity, port protocol. Defaults are owned by no manager.
+  clusterIP, sessionAffinity, port protocol; Secret type Opaque. Defaults are owned by no manager.
 - A namespaced object needs its Namespace: 404 ``namespaces "<ns>" not found`` otherwise. A new cluster has the
   Namespaces default, kube-node-lease, kube-public and kube-system (managed by ``kube-apiserver``, operation Update).
 - ``dryRun=All`` on apply and delete: the answer the write would give, nothing stored.
@@ -57,10 +63,13 @@ PREFIX = "/_eks/"
 REQUESTS_PATH = "/_eks/_requests"
 APPLY_PATCH = "application/apply-patch+yaml"
 
-# (apiVersion, kind) -> (plural, namespaced, has generation). Same table as plugins/modules/k8s_resources.py.
+# (apiVersion, kind) -> (plural, namespaced, has generation). Same kinds as plugins/modules/k8s_resources.py's table.
+CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 KINDS: dict[tuple[str, str], tuple[str, bool, bool]] = {
+    CRD: ("customresourcedefinitions", False, True),
     ("v1", "Namespace"): ("namespaces", False, False),
     ("v1", "ServiceAccount"): ("serviceaccounts", True, False),
+    ("v1", "Secret"): ("secrets", True, False),
     ("v1", "ConfigMap"): ("configmaps", True, False),
     ("v1", "Service"): ("services", True, False),
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False, False),
@@ -70,7 +79,14 @@ KINDS: dict[tuple[str, str], tuple[str, bool, bool]] = {
     ("apps/v1", "Deployment"): ("deployments", True, True),
     ("autoscaling/v2", "HorizontalPodAutoscaler"): ("horizontalpodautoscalers", True, True),
     ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True, True),
+    ("networking.k8s.io/v1", "IngressClass"): ("ingressclasses", False, True),
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"): ("mutatingwebhookconfigurations", False, True),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"): ("validatingwebhookconfigurations", False, True),
+    ("elbv2.k8s.aws/v1beta1", "IngressClassParams"): ("ingressclassparams", False, True),
+    ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"): ("targetgroupbindings", True, True),
 }
+# Kinds a CustomResourceDefinition defines: served only while it exists.
+CUSTOM_KINDS = {("elbv2.k8s.aws/v1beta1", "IngressClassParams"), ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding")}
 # (apiVersion, plural) -> kind
 _BY_PLURAL = {(api_version, plural): kind for (api_version, kind), (plural, _n, _g) in KINDS.items()}
 
@@ -239,6 +255,8 @@ def _defaults(kind: str, obj: dict[str, Any]) -> None:
                 container.setdefault("terminationMessagePath", "/dev/termination-log")
                 container.setdefault("terminationMessagePolicy", "File")
                 container.setdefault("resources", {})
+    elif kind == "Secret":
+        obj.setdefault("type", "Opaque")
     elif kind == "Service":
         spec = obj.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")
@@ -324,6 +342,8 @@ class KubeApiServer:
         if kind is None:
             raise KubeError(404, "the server could not find the requested resource", {})
         _plural, namespaced, _generation = KINDS[(api_version, kind)]
+        if (api_version, kind) in CUSTOM_KINDS and not _served(cluster, api_version, plural):
+            raise KubeError(404, "the server could not find the requested resource", {})
         if namespaced != (namespace is not None) and name is not None:
             raise KubeError(404, "the server could not find the requested resource", {})
         if namespace is not None and not namespaced:
@@ -408,6 +428,10 @@ class KubeApiServer:
             if kind == "Namespace":
                 for other in [other for other in cluster.objects if other[2] == name]:
                     del cluster.objects[other]
+            if (api_version, kind) == CRD:
+                for other in [other for other in cluster.objects if other[:2] in CUSTOM_KINDS
+                              and f"{KINDS[other[:2]][0]}.{_group(other[0])}" == name]:
+                    del cluster.objects[other]
             cluster.revision += 1
         return status(200, "", details)
 
@@ -465,6 +489,8 @@ class KubeApiServer:
         _defaults(kind, content)
 
         previous = old["object"] if old else None
+        if (api_version, kind) == CRD:
+            content["status"] = _crd_status(content, (previous or {}).get("status"))
         times = {entry["manager"]: entry["time"] for entry in (previous or {}).get("metadata", {}).get("managedFields", [])}
         fields = {each: _fields_v1(configs[each]) for each in order}
         old_fields = {each: _fields_v1(cfg) for each, cfg in (old["configs"].items() if old else [])}
@@ -501,6 +527,31 @@ class KubeApiServer:
         cluster.revision += 1
         cluster.objects[key] = {"object": content, "configs": configs, "order": order}
         return (201 if previous is None else 200), copy.deepcopy(content)
+
+
+def _served(cluster: _Cluster, api_version: str, plural: str) -> bool:
+    """True when a CustomResourceDefinition <plural>.<group> exists and serves the version."""
+    group, _slash, version = api_version.partition("/")
+    entry = cluster.objects.get((CRD[0], CRD[1], "", f"{plural}.{group}"))
+    if entry is None:
+        return False
+    versions = (entry["object"].get("spec") or {}).get("versions") or []
+    return any(isinstance(v, dict) and v.get("name") == version and v.get("served", False) for v in versions)
+
+
+def _crd_status(crd: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """What the apiextensions controller reports: the names accepted and the kind Established (kept once set)."""
+    names = (crd.get("spec") or {}).get("names") or {}
+    accepted = {key: names[key] for key in ("plural", "singular", "kind", "listKind", "shortNames", "categories") if key in names}
+    conditions = (previous or {}).get("conditions")
+    if not conditions:
+        now = _now()
+        conditions = [{"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts",
+                       "message": "no conflicts found"},
+                      {"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted",
+                       "message": "the initial names have been accepted"}]
+    stored = sorted({v.get("name") for v in (crd.get("spec") or {}).get("versions") or [] if isinstance(v, dict) and v.get("storage")})
+    return {"acceptedNames": accepted, "conditions": conditions, "storedVersions": stored}
 
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs
 if __package__ in (None, ""):  # run as a script: make the repo root importable, not emulator/
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from emulator import access_analyzer, eks_fidelity, elasticache_parameter_groups, rds_fidelity, s3_fidelity, speedups  # noqa: E402
+from emulator import access_analyzer, cloudfront_fidelity, eks_fidelity, elasticache_parameter_groups, elbv2_fidelity, rds_fidelity, s3_fidelity, speedups  # noqa: E402
 
 _CREDENTIAL = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
 KUBE_PREFIX = "/_eks/"  # the emulated EKS clusters' Kubernetes API (endpoint http://<host>/_eks/<region>/<cluster>)
@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     speedups.parse_managed_policies_once()
     rds_fidelity.apply()
     s3_fidelity.apply()
+    cloudfront_fidelity.apply()
+    elbv2_fidelity.apply()
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import run_simple
 

@@ -106,6 +106,7 @@ start() {
   # setsid: the server outlives `make demo` and a Ctrl-C in the terminal that started it.
   # The recorder file goes into the state dir (moto writes it to the cwd by default).
   MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+  MOTO_ACM_VALIDATION_WAIT=2 \
   MOTO_RECORDER_FILEPATH="$state_dir/recording.jsonl" \
     setsid "$venv/bin/python" "$repo/emulator/server.py" -H "$host" -p "$port" >>"$log_file" 2>&1 < /dev/null &
   pid=$!

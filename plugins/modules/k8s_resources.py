@@ -23,13 +23,32 @@ description:
     removes it (a dropped label or annotation, for example). An object that differs is applied
     with one server-side apply C(PATCH) (C(application/apply-patch+yaml), O(field_manager), C(force=true));
     an object that matches is not written. A rerun with the same manifests makes GET requests only.
-  - "Order: Namespaces, then ServiceAccounts, then RBAC (ClusterRole, ClusterRoleBinding, Role, RoleBinding),
-    then the rest in the order given. Pruning and O(state=absent) go in the reverse order."
+  - "Order: CustomResourceDefinitions, then Namespaces, then ServiceAccounts and Secrets, then RBAC (ClusterRole,
+    ClusterRoleBinding, Role, RoleBinding), then the rest in the order given, then custom resources (the kinds a
+    CustomResourceDefinition defines), then admission webhook configurations last, so that the objects of the same
+    run never wait on a webhook whose pods are not running yet. Pruning and O(state=absent) go in the reverse order."
+  - With O(wait=true), a CustomResourceDefinition this run creates or changes is read until the API server reports it
+    C(Established) before the objects that follow are applied (the API server serves a new kind only then).
   - Every object gets the labels C(app.kubernetes.io/managed-by=cairn.platform) and C(cairn.platform/stack=<stack>)
     (and C(cairn.platform/set=<manifest_set>) when O(manifest_set) is set); pruning finds objects by them.
-  - "Kinds (a fixed table, no API discovery): v1 Namespace, ServiceAccount, ConfigMap, Service;
+  - "Kinds (a fixed table, no API discovery): v1 Namespace, ServiceAccount, Secret, ConfigMap, Service;
     rbac.authorization.k8s.io/v1 ClusterRole, ClusterRoleBinding, Role, RoleBinding; apps/v1 Deployment;
-    autoscaling/v2 HorizontalPodAutoscaler; policy/v1 PodDisruptionBudget."
+    autoscaling/v2 HorizontalPodAutoscaler; policy/v1 PodDisruptionBudget; networking.k8s.io/v1 IngressClass;
+    apiextensions.k8s.io/v1 CustomResourceDefinition; admissionregistration.k8s.io/v1 MutatingWebhookConfiguration,
+    ValidatingWebhookConfiguration; and the AWS Load Balancer Controller's custom resources elbv2.k8s.aws/v1beta1
+    IngressClassParams (cluster-scoped) and TargetGroupBinding."
+  - "Secrets: the module applies only Secrets whose data it makes itself, so that no secret value ever passes
+    through Ansible's arguments or output. A Secret manifest carries the annotation
+    C(cairn.platform/generate-tls: <DNS name>[,<DNS name>...]), sets no C(data) or C(stringData), and gets the
+    C(kubernetes.io/tls) data C(ca.crt), C(tls.crt) and C(tls.key): a new certificate authority and a serving
+    certificate for those names signed by it (ECDSA P-256, valid 10 years, as Helm's C(genCA) and C(genSignedCert)
+    make for charts' webhooks). It is generated only when the Secret is missing or lacks one of the three keys;
+    a Secret that has them keeps them on every later run (delete it to rotate, then restart the pods that mount it).
+    The data never appears in C(changes), C(diff) or the result: it reads V((redacted\\))."
+  - "CA injection: an admission webhook configuration with the annotation C(cairn.platform/inject-ca-from:
+    <namespace>/<secret name>), naming a generated Secret of the same O(manifests), gets that Secret's C(ca.crt)
+    as C(clientConfig.caBundle) of each of its webhooks (what cert-manager's CA injector does with its own
+    annotation). In check mode, before the Secret exists, the caBundle reads V((known after apply\\))."
 author:
   - cairn platform team (@cairn-platform)
 extends_documentation_fragment:
@@ -37,6 +56,7 @@ extends_documentation_fragment:
   - cairn.platform.ownership
 requirements:
   - kubernetes (the Kubernetes Python client)
+  - cryptography (only to generate a TLS Secret)
 options:
   state:
     description:
@@ -84,12 +104,15 @@ options:
     description:
       - A name for this set of manifests, for a stack that applies several sets with separate tasks. It is written
         to the label C(cairn.platform/set), and pruning then only considers objects of the same set.
+      - Unset, pruning only considers the stack's objects that belong to no set, so a task without a set never
+        deletes the objects of another role's set.
     type: str
   server_dry_run:
     description:
       - Before the first write, send every apply the run needs with C(dryRun=All), so that the API server's
-        validation and admission run for all of them before any is written. Objects in a Namespace this run creates
-        are checked at apply time only. Not done in check mode (which makes GET requests only).
+        validation and admission run for all of them before any is written. Objects in a Namespace, or of a kind whose
+        CustomResourceDefinition, this run creates are checked at apply time only. Not done in check mode (which makes
+        GET requests only).
     type: bool
     default: false
   request_timeout:
@@ -102,17 +125,31 @@ options:
       - Verify the API server's certificate against the cluster's certificate authority from C(DescribeCluster).
     type: bool
     default: true
+  wait:
+    description:
+      - Wait until each CustomResourceDefinition this run creates or changes is C(Established) before applying the
+        objects after it. Never in check mode, and not when no CustomResourceDefinition was written.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - The most seconds the waits of a run may take, counted from the first.
+    type: int
+    default: 60
 notes:
-  - "Requests: EKS C(DescribeCluster); per object a GET; per kind listed and O(prune) a list with a label selector;
-    a server-side apply C(PATCH) per object that differs; a C(DELETE) per object pruned. Check mode makes GET
-    requests only, and plans the same changes as a real run."
+  - "Requests: EKS C(DescribeCluster); per object a GET; per kind listed and O(prune) a list with a label selector
+    (a custom kind whose CustomResourceDefinition is not installed yet lists as empty); a server-side apply C(PATCH)
+    per object that differs; a C(DELETE) per object pruned; a GET per second of a CustomResourceDefinition it waits
+    for. Check mode makes GET requests only, and plans the same changes as a real run."
   - In check mode against a cluster that does not exist yet (planned by an earlier task), every object is planned
     as a create without contacting the cluster.
   - The ownership options C(tags) and C(purge_tags) do not apply to Kubernetes objects (they carry labels).
   - "Local emulator: the project's emulator answers the cluster endpoint with a small model of the Kubernetes API
     server (emulator/kube_api.py): server-side apply with field managers, the kinds above, labelSelector lists,
-    Namespace existence checks, a few server defaults. It does not run admission webhooks, does not normalise
-    quantities and treats every list as atomic. HTTP-level unit tests check the exact requests."
+    Namespace existence checks, custom kinds served only once their CustomResourceDefinition exists (which it reports
+    Established at once), a few server defaults. It does not run admission webhooks (nor the AWS Load Balancer
+    Controller), does not normalise quantities and treats every list as atomic. HTTP-level unit tests check the
+    exact requests."
 seealso:
   - name: Server-side apply
     description: How the API server merges applied configurations and tracks field managers.
@@ -173,10 +210,15 @@ cluster:
   returned: always
   type: dict
   sample: {name: prod-us-east-1, endpoint: "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"}
+waited_seconds:
+  description: Seconds spent waiting for CustomResourceDefinitions to be established.
+  returned: always
+  type: float
 """
 
 import base64
 import copy
+import datetime
 import json
 import os
 import re
@@ -186,6 +228,7 @@ import time
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
+from ansible_collections.cairn.platform.plugins.module_utils.waits import WaitClock
 
 try:
     from kubernetes import client as kube_client
@@ -209,21 +252,41 @@ K8S_AWS_ID_HEADER = "x-k8s-aws-id"
 TOKEN_LIFETIME = 60  # seconds, as `aws eks get-token` presigns
 TOKEN_RENEW_AFTER = 45
 
-# (apiVersion, kind) -> (plural, namespaced, apply rank). Rank: Namespaces, ServiceAccounts, RBAC, the rest.
+# (apiVersion, kind) -> (plural, namespaced, apply rank). Rank: CustomResourceDefinitions, Namespaces, ServiceAccounts
+# and Secrets, RBAC, the rest, custom resources (kinds a CRD defines), admission webhook configurations.
+# Same kinds as emulator/kube_api.py's table (tests/unit/test_k8s_resources_secrets_and_crds.py compares them).
+CRD_KIND = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+CUSTOM_RESOURCE_RANK = 5
 KINDS = {
-    ("v1", "Namespace"): ("namespaces", False, 0),
-    ("v1", "ServiceAccount"): ("serviceaccounts", True, 1),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False, 2),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False, 2),
-    ("rbac.authorization.k8s.io/v1", "Role"): ("roles", True, 2),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True, 2),
-    ("v1", "ConfigMap"): ("configmaps", True, 3),
-    ("v1", "Service"): ("services", True, 3),
-    ("apps/v1", "Deployment"): ("deployments", True, 3),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): ("horizontalpodautoscalers", True, 3),
-    ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True, 3),
+    CRD_KIND: ("customresourcedefinitions", False, 0),
+    ("v1", "Namespace"): ("namespaces", False, 1),
+    ("v1", "ServiceAccount"): ("serviceaccounts", True, 2),
+    ("v1", "Secret"): ("secrets", True, 2),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False, 3),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False, 3),
+    ("rbac.authorization.k8s.io/v1", "Role"): ("roles", True, 3),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True, 3),
+    ("v1", "ConfigMap"): ("configmaps", True, 4),
+    ("v1", "Service"): ("services", True, 4),
+    ("apps/v1", "Deployment"): ("deployments", True, 4),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): ("horizontalpodautoscalers", True, 4),
+    ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True, 4),
+    ("networking.k8s.io/v1", "IngressClass"): ("ingressclasses", False, 4),
+    ("elbv2.k8s.aws/v1beta1", "IngressClassParams"): ("ingressclassparams", False, CUSTOM_RESOURCE_RANK),
+    ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"): ("targetgroupbindings", True, CUSTOM_RESOURCE_RANK),
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"): ("mutatingwebhookconfigurations", False, 6),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"): ("validatingwebhookconfigurations", False, 6),
 }
 RBAC_KINDS = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+# Generated TLS Secrets and CA injection (see DOCUMENTATION).
+TLS_ANNOTATION = "cairn.platform/generate-tls"
+INJECT_CA_ANNOTATION = "cairn.platform/inject-ca-from"
+TLS_KEYS = ("ca.crt", "tls.crt", "tls.key")
+PUBLIC_TLS_KEYS = ("ca.crt", "tls.crt")
+TLS_SECRET_TYPE = "kubernetes.io/tls"
+TLS_VALID_DAYS = 3650  # as Helm charts' genCA/genSignedCert webhook certificates
+REDACTED = "(redacted)"
 SERVER_SET_METADATA = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -242,6 +305,8 @@ ARGUMENT_SPEC = dict(
     server_dry_run=dict(type="bool", default=False),
     request_timeout=dict(type="int", default=30),
     validate_certs=dict(type="bool", default=True),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=60),
 )
 
 
@@ -261,6 +326,12 @@ def object_path(api_version, kind, namespace, name):
 def collection_path(api_version, kind):
     """Every namespace's objects of a kind (a namespaced kind's list across namespaces)."""
     return "{0}/{1}".format(api_path(api_version), KINDS[(api_version, kind)][0])
+
+
+def crd_name(api_version, kind):
+    """The CustomResourceDefinition (<plural>.<group>) that defines a custom kind of the table, else None."""
+    plural, _namespaced, rank = KINDS[(api_version, kind)]
+    return "{0}.{1}".format(plural, api_version.split("/")[0]) if rank == CUSTOM_RESOURCE_RANK else None
 
 
 def ref_of(obj):
@@ -362,6 +433,13 @@ def build_manifests(manifests, stack, manifest_set):
             current = (metadata.get("labels") or {}).get(key)
             if current is not None and current != value:
                 raise InputError("{0}: the label {1} is set by the module (to {2!r}); remove it from the manifest.".format(where, key, value))
+        if kind == "CustomResourceDefinition":
+            check_crd(where, manifest)
+        if kind == "Secret":
+            check_secret(where, manifest)
+        elif TLS_ANNOTATION in (metadata.get("annotations") or {}):
+            raise InputError("{0}: the annotation {1} belongs on a Secret.".format(where, TLS_ANNOTATION))
+        check_ca_injection(where, manifest)
         ref = (api_version, kind, namespace if namespaced else None, name)
         if ref in seen:
             raise InputError("{0}: {1} is listed twice (also manifests[{2}]).".format(where, display(ref), seen[ref]))
@@ -372,7 +450,72 @@ def build_manifests(manifests, stack, manifest_set):
             obj["metadata"]["labels"] = {}
         obj["metadata"]["labels"].update(labels)
         desired.append(obj)
+    tls_secrets = {"{0}/{1}".format(obj["metadata"]["namespace"], obj["metadata"]["name"]) for obj in desired if obj["kind"] == "Secret"}
+    for obj in desired:
+        source = (obj["metadata"].get("annotations") or {}).get(INJECT_CA_ANNOTATION)
+        if source is not None and source not in tls_secrets:
+            raise InputError("{0} {1}: the annotation {2} names the Secret {3!r}, which is not among the manifests; list the "
+                             "Secret (with the annotation {4}) in the same task.".format(
+                                 obj["kind"], obj["metadata"]["name"], INJECT_CA_ANNOTATION, source, TLS_ANNOTATION))
     return sorted(desired, key=lambda obj: KINDS[(obj["apiVersion"], obj["kind"])][2])  # stable: manifest order within a rank
+
+
+def check_crd(where, manifest):
+    """The API server requires a CustomResourceDefinition's name to be <spec.names.plural>.<spec.group>."""
+    spec = manifest.get("spec") if isinstance(manifest.get("spec"), dict) else {}
+    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    expected = "{0}.{1}".format(names.get("plural"), spec.get("group"))
+    if manifest["metadata"]["name"] != expected:
+        raise InputError("{0}: a CustomResourceDefinition must be named <spec.names.plural>.<spec.group> ({1!r}).".format(where, expected))
+
+
+def tls_names(value):
+    return [name.strip() for name in str(value).split(",") if name.strip()]
+
+
+def check_secret(where, manifest):
+    """A Secret is applied only with data the module generates (no secret value in Ansible's arguments or output)."""
+    annotations = manifest["metadata"].get("annotations") or {}
+    for field in ("data", "stringData"):
+        if manifest.get(field):
+            raise InputError(
+                "{0}: a Secret's {1} cannot be given: values in a task's arguments show in Ansible's output and logs. This "
+                "module applies only Secrets it fills itself (annotation {2}); store other secrets in AWS Secrets Manager "
+                "or SSM.".format(where, field, TLS_ANNOTATION))
+    if TLS_ANNOTATION not in annotations:
+        raise InputError("{0}: a Secret needs the annotation {1}: <DNS names of the serving certificate, comma-separated> "
+                         "(the module generates its TLS data; it applies no other Secrets).".format(where, TLS_ANNOTATION))
+    names = tls_names(annotations[TLS_ANNOTATION])
+    if not names:
+        raise InputError("{0}: the annotation {1} must list at least one DNS name.".format(where, TLS_ANNOTATION))
+    for name in names:
+        if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+            raise InputError("{0}: {1!r} in the annotation {2} is not a DNS name.".format(where, name, TLS_ANNOTATION))
+    if manifest.get("type", TLS_SECRET_TYPE) != TLS_SECRET_TYPE:
+        raise InputError("{0}: a generated Secret has type {1}; got {2!r}.".format(where, TLS_SECRET_TYPE, manifest.get("type")))
+    if manifest.get("immutable"):
+        raise InputError("{0}: a generated Secret cannot be immutable (a missing key is filled in later).".format(where))
+
+
+def check_ca_injection(where, manifest):
+    source = (manifest["metadata"].get("annotations") or {}).get(INJECT_CA_ANNOTATION)
+    if source is None:
+        return
+    if manifest["kind"] not in WEBHOOK_KINDS:
+        raise InputError("{0}: the annotation {1} applies to {2} only.".format(where, INJECT_CA_ANNOTATION, " and ".join(WEBHOOK_KINDS)))
+    parts = source.split("/")
+    if len(parts) != 2 or not all(_DNS_LABEL.match(part) or _DNS_SUBDOMAIN.match(part) for part in parts):
+        raise InputError("{0}: the annotation {1} must be <namespace>/<secret name>; got {2!r}.".format(where, INJECT_CA_ANNOTATION, source))
+    webhooks = manifest.get("webhooks")
+    if not isinstance(webhooks, list) or not webhooks:
+        raise InputError("{0}: webhooks (a non-empty list) is required with the annotation {1}.".format(where, INJECT_CA_ANNOTATION))
+    for position, webhook in enumerate(webhooks):
+        client = webhook.get("clientConfig") if isinstance(webhook, dict) else None
+        if not isinstance(client, dict):
+            raise InputError("{0}: webhooks[{1}].clientConfig is required.".format(where, position))
+        if client.get("caBundle"):
+            raise InputError("{0}: webhooks[{1}].clientConfig.caBundle is filled in from {2}; remove it from the manifest.".format(
+                where, position, source))
 
 
 def build_spec(params):
@@ -384,6 +527,8 @@ def build_spec(params):
         raise InputError("field_manager may be at most 128 characters.")
     if not params.get("cluster_name"):
         raise InputError("cluster_name is required.")
+    if params.get("wait_timeout") is not None and params["wait_timeout"] < 0:
+        raise InputError("wait_timeout must be 0 or more seconds; got {0}.".format(params["wait_timeout"]))
     manifests = build_manifests(params.get("manifests"), params["stack"], params.get("manifest_set"))
     return dict(params, manifests=manifests)
 
@@ -456,6 +601,91 @@ def value_at(obj, path):
     for part in path.split("."):
         obj = obj.get(part) if isinstance(obj, dict) else None
     return obj
+
+
+# ---- generated TLS Secrets, CA injection, redaction ---------------------------------------------------
+def generate_tls(dns_names, days=TLS_VALID_DAYS):
+    """A new CA and a serving certificate for `dns_names` signed by it, as the data of a kubernetes.io/tls Secret
+    (base64 of PEM): ca.crt, tls.crt, tls.key. ECDSA P-256 keys, SHA-256 signatures."""
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    except ImportError as exc:
+        raise CairnError("Generating the TLS Secret needs the cryptography Python package on the Python that runs the module "
+                         "({0}); pip install cryptography.".format(exc))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
+
+    def usage(**allowed):
+        flags = dict(digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                     key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False)
+        flags.update(allowed)
+        return x509.KeyUsage(**flags)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (dns_names[0] + " CA")[:64])])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(usage(digital_signature=True, key_cert_sign=True, crl_sign=True), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0][:64])]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage(digital_signature=True), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pems = {
+        "ca.crt": ca.public_bytes(serialization.Encoding.PEM),
+        "tls.crt": cert.public_bytes(serialization.Encoding.PEM),
+        "tls.key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    }
+    return {name: base64.b64encode(pem).decode("ascii") for name, pem in pems.items()}
+
+
+def inject_ca(obj, ca_bundle):
+    """A copy of a webhook configuration with `ca_bundle` as every webhook's clientConfig.caBundle."""
+    out = copy.deepcopy(obj)
+    for webhook in out["webhooks"]:
+        webhook["clientConfig"]["caBundle"] = ca_bundle
+    return out
+
+
+def redact(obj):
+    """What `changes` and `diff` may show of an object: a Secret's values replaced by REDACTED."""
+    if obj.get("kind") != "Secret":
+        return obj
+    out = copy.deepcopy(obj)
+    for field in ("data", "stringData"):
+        if isinstance(out.get(field), dict):
+            out[field] = {key: REDACTED for key in out[field]}
+    return out
+
+
+def redact_found(kind, found):
+    """`differences` results of a Secret with the data values replaced by REDACTED."""
+    if kind != "Secret":
+        return found
+
+    def hide(value):
+        if isinstance(value, dict):
+            return {key: REDACTED for key in value}
+        return None if value is None else REDACTED
+
+    return [(path, hide(have), hide(want)) if path.split(".")[0] in ("data", "stringData") else (path, have, want)
+            for path, have, want in found]
+
+
+def established(crd):
+    conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions if isinstance(c, dict))
 
 
 # ---- the Kubernetes API --------------------------------------------------------------------------
@@ -539,7 +769,7 @@ class KubeApi:
             self.configuration.api_key = {"authorization": self.token_source()}
             self.token_time = time.monotonic()
 
-    def call(self, method, path, what, query=None, body=None, content_type=None):
+    def call(self, method, path, what, query=None, body=None, content_type=None, missing_ok=False):
         self._token()
         headers = {"Accept": "application/json"}
         if content_type:
@@ -549,7 +779,7 @@ class KubeApi:
                                      auth_settings=["BearerToken"], response_type="object", _return_http_data_only=True,
                                      _preload_content=True, _request_timeout=self.timeout)
         except ApiException as exc:
-            if method == "GET" and exc.status == 404 and query is None:
+            if method == "GET" and exc.status == 404 and (query is None or missing_ok):
                 return None
             raise api_error(exc, method, what)
         except (urllib3.exceptions.HTTPError, OSError) as exc:  # connection, TLS, timeout
@@ -561,7 +791,7 @@ class KubeApi:
 
     def list(self, api_version, kind, selector):
         answer = self.call("GET", collection_path(api_version, kind), "the {0} list".format(kind),
-                           query=[("labelSelector", selector)])
+                           query=[("labelSelector", selector)], missing_ok=True)  # a custom kind not (yet) served: none
         return (answer or {}).get("items") or []
 
     def apply(self, obj, field_manager, force, dry_run=False):
@@ -585,6 +815,8 @@ class K8sConverger:
         self.objects = []
         self.cluster = {"name": spec["cluster_name"], "endpoint": None}
         self.kube = None
+        self.clock = None  # a WaitClock from the first wait on
+        self.ca_bundles = {}  # "<namespace>/<name>" of a generated TLS Secret -> its ca.crt (base64), for injection
 
     def connect(self):
         """The cluster's endpoint and CA (DescribeCluster) and a client; None when the cluster does not exist."""
@@ -623,7 +855,8 @@ class K8sConverger:
                     spec["cluster_name"]))
             for obj in desired:  # planned by an earlier task in check mode: everything is a create
                 ref = ref_of(obj)
-                self.plan.create(ref[1], resource_name(ref), obj, note="the cluster is planned, not created yet")
+                obj = self.resolve(obj, None)
+                self.plan.create(ref[1], resource_name(ref), redact(obj), note="the cluster is planned, not created yet")
                 self.record(ref, "create")
             self.cluster["endpoint"] = UNKNOWN
             return self.result()
@@ -632,21 +865,23 @@ class K8sConverger:
             for obj in desired:
                 ref = ref_of(obj)
                 live = self.kube.get(ref)
+                obj = self.resolve(obj, live)
                 if live is None:
                     writes.append((obj, "create", None))
                     continue
                 found = differences(obj, live) + [
                     (path, value_at(live, path), None) for path in abandoned_fields(owned_fields(live, spec["field_manager"]), obj)]
-                writes.append((obj, "update" if found else "none", found))
+                writes.append((obj, "update" if found else "none", redact_found(ref[1], found)))
             if spec["server_dry_run"] and not self.check_mode:
-                creating = {ref_of(obj)[3] for obj, action, _found in writes if action == "create" and obj["kind"] == "Namespace"}
-                for obj, action, _found in writes:
-                    if action != "none" and ref_of(obj)[2] not in creating:
-                        self.kube.apply(obj, spec["field_manager"], spec["force_conflicts"], dry_run=True)
+                self.dry_run(writes)
+            written_crds = []
             for obj, action, found in writes:
                 ref = ref_of(obj)
+                if written_crds and ref[:2] != CRD_KIND:
+                    self.wait_established(written_crds)  # before the kinds they define are applied
+                    written_crds = []
                 if action == "create":
-                    write = self.plan.create(ref[1], resource_name(ref), obj)
+                    write = self.plan.create(ref[1], resource_name(ref), redact(obj))
                 elif action == "update":
                     write = self.plan.update(ref[1], resource_name(ref), {path: have for path, have, _want in found},
                                              {path: want for path, _have, want in found})
@@ -654,16 +889,76 @@ class K8sConverger:
                     write = False
                 if write:
                     self.kube.apply(obj, spec["field_manager"], spec["force_conflicts"])
+                    if ref[:2] == CRD_KIND:
+                        written_crds.append(ref)
                 self.record(ref, action)
+            self.wait_established(written_crds)
             if spec["prune"]:
                 self.prune({ref_of(obj) for obj in desired}, desired)
         finally:
             self.kube.close()
         return self.result()
 
+    def resolve(self, obj, live):
+        """The object to compare and apply. A generated TLS Secret gets its data: the live Secret's when it has all of
+        TLS_KEYS (never rewritten), else new (in check mode: UNKNOWN). A webhook configuration with INJECT_CA_ANNOTATION
+        gets that Secret's CA (manifests are sorted, so the Secret was resolved first)."""
+        annotations = obj["metadata"].get("annotations") or {}
+        if obj["kind"] == "Secret":
+            live_data = (live or {}).get("data") or {}
+            for key, value in live_data.items():  # masked, should anything ever echo them (the certificates are public)
+                if key not in PUBLIC_TLS_KEYS:
+                    self.hide(value)
+            if all(live_data.get(key) for key in TLS_KEYS):
+                data = {key: live_data[key] for key in TLS_KEYS}
+            elif self.check_mode:
+                data = {key: UNKNOWN for key in TLS_KEYS}
+            else:
+                data = generate_tls(tls_names(annotations[TLS_ANNOTATION]))
+                self.hide(data["tls.key"])
+            self.ca_bundles["{0}/{1}".format(obj["metadata"]["namespace"], obj["metadata"]["name"])] = data["ca.crt"]
+            return dict(obj, type=obj.get("type", TLS_SECRET_TYPE), data=data)
+        source = annotations.get(INJECT_CA_ANNOTATION)
+        if source is not None:
+            return inject_ca(obj, self.ca_bundles[source])
+        return obj
+
+    def hide(self, value):
+        """Add a secret value (base64, and its decoded text) to the values Ansible masks in all output."""
+        if not isinstance(value, str) or not value or value == UNKNOWN:
+            return
+        self.cm.module.no_log_values.add(value)
+        try:
+            self.cm.module.no_log_values.add(base64.b64decode(value).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            pass
+
+    def dry_run(self, writes):
+        """Every apply the run needs with dryRun=All first, except objects a Namespace or CRD of this run must exist for."""
+        spec = self.spec
+        creating = {(ref_of(obj)[1], ref_of(obj)[3]) for obj, action, _found in writes if action == "create"}
+        for obj, action, _found in writes:
+            ref = ref_of(obj)
+            if action == "none" or ("Namespace", ref[2]) in creating or ("CustomResourceDefinition", crd_name(ref[0], ref[1])) in creating:
+                continue
+            self.kube.apply(obj, spec["field_manager"], spec["force_conflicts"], dry_run=True)
+
+    def wait_established(self, refs):
+        """Read each CustomResourceDefinition until the API server reports it Established (it serves the kind then)."""
+        if not refs or not self.spec.get("wait") or self.check_mode:
+            return
+        if self.clock is None:
+            self.clock = WaitClock(self.spec.get("wait_timeout") or 0)
+        for ref in refs:
+            self.clock.poll(lambda ref=ref: established(self.kube.get(ref)),
+                            "CustomResourceDefinition {0} to be Established".format(ref[3]), delay=1)
+
     def prune(self, keep, desired):
         """Delete this stack's (and set's) objects of the kinds listed that are not listed, in reverse apply order."""
         selector = label_selector(ownership_labels(self.cm.params["stack"], self.spec.get("manifest_set")))
+        if not self.spec.get("manifest_set"):
+            # Without a set, prune only objects outside every set: another role's set is not ours to delete.
+            selector += ",!" + SET_LABEL
         kinds = []
         for obj in desired:
             if (obj["apiVersion"], obj["kind"]) not in kinds:
@@ -710,7 +1005,7 @@ class K8sConverger:
         return self.result()
 
     def result(self):
-        return {"objects": self.objects, "cluster": self.cluster}
+        return {"objects": self.objects, "cluster": self.cluster, "waited_seconds": round(self.clock.waited, 1) if self.clock else 0.0}
 
 
 def main():

@@ -104,11 +104,24 @@ options:
           - Statements added to the bucket policy, for example CloudTrail's or a log delivery
             service's. Each needs Effect, Principal, Action (or NotAction) and Resource naming this bucket.
           - The module owns the whole bucket policy. Statements that are not generated or listed
-            here (added by hand, say) are removed.
+            here (added by hand, say) are removed, except those O(buckets[].keep_policy_statements) names.
           - The Sids C(DenyInsecureTransport), C(DenyOutdatedTls) and those starting with
             C(S3ServerAccessLogs) are reserved.
         type: list
         elements: dict
+        default: []
+      keep_policy_statements:
+        description:
+          - Sids of bucket policy statements that another module manages, for example the Origin Access
+            Control statement M(cairn.platform.cloudfront_distribution) writes into the bucket it serves.
+          - Statements of the bucket's current policy with one of these Sids are kept exactly as found and no
+            change is planned for them; the module neither adds, changes nor removes them. A Sid that is not in
+            the policy keeps nothing.
+          - An entry ending in C(*) keeps every Sid that starts with the text before it (for example
+            V(CloudFrontOAC*)).
+          - Must not name a statement of O(buckets[].extra_policy_statements) or one the module generates.
+        type: list
+        elements: str
         default: []
       access_logging:
         description:
@@ -437,7 +450,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
 from ansible_collections.cairn.platform.plugins.module_utils.plan import UNKNOWN
-from ansible_collections.cairn.platform.plugins.module_utils.policy import normalize_policy, policies_equal, to_json
+from ansible_collections.cairn.platform.plugins.module_utils.policy import load_policy, normalize_policy, policies_equal, to_json
 from ansible_collections.cairn.platform.plugins.module_utils.s3 import check_bucket_name
 from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     Ownership,
@@ -467,6 +480,7 @@ ARGUMENT_SPEC = dict(
             kms_key_arn=dict(type="str", no_log=False),
             tls_only=dict(type="bool", default=True),
             extra_policy_statements=dict(type="list", elements="dict", default=[]),
+            keep_policy_statements=dict(type="list", elements="str", default=[]),
             access_logging=dict(
                 type="dict",
                 options=dict(target_bucket=dict(type="str", required=True), prefix=dict(type="str")),
@@ -740,11 +754,59 @@ def check_policy_statements(field, name, statements):
                                  "S3 refuses a bucket policy naming other resources.".format(here, resource, name))
         sid = statement.get("Sid")
         if sid is not None:
-            if sid in TLS_SIDS or str(sid).startswith(LOG_DELIVERY_SID):
+            if _is_reserved_sid(sid):
                 raise InputError("{0}.Sid: {1!r} is reserved for the statements the module generates.".format(here, sid))
             if sid in sids:
                 raise InputError("{0}.Sid: {1!r} is used twice; S3 requires unique Sids.".format(here, sid))
             sids.add(sid)
+
+
+def _is_reserved_sid(sid):
+    return sid in TLS_SIDS or str(sid).startswith(LOG_DELIVERY_SID)
+
+
+def sid_kept(sid, patterns):
+    """True when `sid` is one of `patterns` (exact Sids, or prefixes ending in *)."""
+    if not isinstance(sid, str):
+        return False
+    for pattern in patterns or []:
+        if pattern.endswith("*") and sid.startswith(pattern[:-1]):
+            return True
+        if sid == pattern:
+            return True
+    return False
+
+
+def check_keep_policy_statements(field, patterns, extra_statements):
+    """The Sids another module manages: plain Sids or prefixes ending in *, none the module writes itself."""
+    for index, pattern in enumerate(patterns):
+        here = "{0}[{1}]".format(field, index)
+        bare = pattern[:-1] if isinstance(pattern, str) and pattern.endswith("*") else pattern
+        if not isinstance(pattern, str) or not bare or "*" in bare:
+            raise InputError("{0}: {1!r} is not a statement Sid (or a Sid prefix followed by a single * at the "
+                             "end).".format(here, pattern))
+        if pattern.endswith("*"):
+            reserved = [sid for sid in TLS_SIDS + (LOG_DELIVERY_SID,) if sid.startswith(bare) or bare.startswith(LOG_DELIVERY_SID)]
+        else:
+            reserved = [pattern] if _is_reserved_sid(pattern) else []
+        if reserved:
+            raise InputError("{0}: {1!r} would keep {2}, a statement the module generates itself.".format(
+                here, pattern, ", ".join(reserved)))
+        for position, statement in enumerate(extra_statements or []):
+            if sid_kept(statement.get("Sid"), [pattern]):
+                raise InputError("{0}: {1!r} names extra_policy_statements[{2}] ({3}); a statement is either "
+                                 "written by this module or kept for another one, not both.".format(
+                                     here, pattern, position, statement.get("Sid")))
+
+
+def kept_statements(policy_document, patterns):
+    """The statements of the current policy (as read, unchanged) whose Sids another module manages."""
+    if not policy_document or not patterns:
+        return []
+    statements = policy_document.get("Statement") or []
+    if isinstance(statements, dict):
+        statements = [statements]
+    return [statement for statement in statements if sid_kept(statement.get("Sid"), patterns)]
 
 
 def bucket_arn(partition, name):
@@ -844,6 +906,8 @@ def check_present_bucket(field, item, region):
     check_lifecycle_rules(field + ".lifecycle_rules", item.get("lifecycle_rules") or [])
     check_replication(field, item)
     check_policy_statements(field + ".extra_policy_statements", item["name"], item.get("extra_policy_statements") or [])
+    check_keep_policy_statements(field + ".keep_policy_statements", item.get("keep_policy_statements") or [],
+                                 item.get("extra_policy_statements") or [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1111,6 +1175,7 @@ class BucketState:
         self.tags = {}
         self.owned = False
         self.aspects = {}
+        self.policy_document = None  # the policy as read (not normalized), for the statements kept as found
 
 
 class S3BucketsConverger:
@@ -1181,6 +1246,7 @@ class S3BucketsConverger:
         aspects["ownership_controls"] = rules[0].get("ObjectOwnership") if rules else None
         policy = self.call(what.format("policy"), "get_bucket_policy", Bucket=name)
         aspects["policy"] = normalize_policy(policy["Policy"], "the policy of bucket " + name) if policy else None
+        state.policy_document = load_policy(policy["Policy"], "the policy of bucket " + name) if policy else None
         aspects["logging"] = logging_from_api(self.call(what.format("logging"), "get_bucket_logging", Bucket=name))
         lock = self.call(what.format("object lock configuration"), "get_object_lock_configuration", Bucket=name) or {}
         aspects["object_lock"] = object_lock_from_api(lock.get("ObjectLockConfiguration"))
@@ -1284,6 +1350,8 @@ class S3BucketsConverger:
         if sources:
             statements += log_delivery_statements(self.partition, item["name"], sources, self.cm.account_id())
         statements += item.get("extra_policy_statements") or []
+        # Statements another module manages stay exactly as they are (so they never show as a change).
+        statements += kept_statements(self.states[item["name"]].policy_document, item.get("keep_policy_statements"))
         if not statements:
             return None
         policy = {"Version": "2012-10-17", "Statement": statements}

@@ -320,6 +320,8 @@ class Emulator:
         env = dict(os.environ)
         env.update(
             MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+            # ACM issues a DNS-validated certificate minutes after its records exist; moto after this delay (60 s by default).
+            MOTO_ACM_VALIDATION_WAIT="2",
             # The recorder writes to the cwd by default; keep it out of the repo.
             MOTO_RECORDER_FILEPATH=os.path.join(self._workdir, "recording.jsonl"),
         )

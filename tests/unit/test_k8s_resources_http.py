@@ -33,7 +33,8 @@ HOST = "https://0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 STACK = "prod-us-east-1"
 LABELS = {"app.kubernetes.io/managed-by": "cairn.platform", "cairn.platform/stack": STACK}
-SELECTOR = "app.kubernetes.io/managed-by=cairn.platform,cairn.platform/stack=" + STACK
+# Without a manifest_set, prune considers only the stack's objects outside every set.
+SELECTOR = "app.kubernetes.io/managed-by=cairn.platform,cairn.platform/stack=" + STACK + ",!cairn.platform/set"
 APPLY_QUERY = [("fieldManager", "cairn-platform"), ("force", "true")]
 APPLY = "application/apply-patch+yaml"
 
@@ -338,6 +339,11 @@ def test_manifest_set_scopes_the_labels_and_the_prune(kube, eks):
     assert result["changed"] is False
     with_set = "app.kubernetes.io/managed-by=cairn.platform,cairn.platform/set=base,cairn.platform/stack=" + STACK
     assert ("GET", "/api/v1/namespaces", [("labelSelector", with_set)]) in kube.calls()
+    assert kube.live(SA_PATH)["metadata"]["labels"]["cairn.platform/set"] == "workloads"
+    # A task without a set never prunes a set's objects.
+    other = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "other", "namespace": "apps"}}
+    without_set = run([other])
+    assert [(c["action"], c["resource"]) for c in without_set["changes"]] == [("create", "apps/other")]
     assert kube.live(SA_PATH)["metadata"]["labels"]["cairn.platform/set"] == "workloads"
 
 

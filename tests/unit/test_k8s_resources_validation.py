@@ -50,6 +50,15 @@ def refused(manifests, stack=STACK, manifest_set=None):
     ("apps/v1", "Deployment", "apps", "/apis/apps/v1/namespaces/apps/deployments/x"),
     ("autoscaling/v2", "HorizontalPodAutoscaler", "apps", "/apis/autoscaling/v2/namespaces/apps/horizontalpodautoscalers/x"),
     ("policy/v1", "PodDisruptionBudget", "apps", "/apis/policy/v1/namespaces/apps/poddisruptionbudgets/x"),
+    ("v1", "Secret", "apps", "/api/v1/namespaces/apps/secrets/x"),
+    ("networking.k8s.io/v1", "IngressClass", None, "/apis/networking.k8s.io/v1/ingressclasses/x"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x"),
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", None,
+     "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/x"),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", None,
+     "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/x"),
+    ("elbv2.k8s.aws/v1beta1", "IngressClassParams", None, "/apis/elbv2.k8s.aws/v1beta1/ingressclassparams/x"),
+    ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding", "apps", "/apis/elbv2.k8s.aws/v1beta1/namespaces/apps/targetgroupbindings/x"),
 ])
 def test_paths_of_every_kind(api_version, kind, namespace, path):
     assert object_path(api_version, kind, namespace, "x") == path
@@ -57,9 +66,11 @@ def test_paths_of_every_kind(api_version, kind, namespace, path):
 
 
 def test_the_table_has_exactly_the_documented_kinds():
-    assert len(KINDS) == 11
-    assert KINDS[("v1", "Namespace")][2] < KINDS[("v1", "ServiceAccount")][2] < KINDS[("rbac.authorization.k8s.io/v1", "Role")][2] \
-        < KINDS[("apps/v1", "Deployment")][2]
+    assert len(KINDS) == 18
+    assert KINDS[("apiextensions.k8s.io/v1", "CustomResourceDefinition")][2] < KINDS[("v1", "Namespace")][2] \
+        < KINDS[("v1", "ServiceAccount")][2] < KINDS[("rbac.authorization.k8s.io/v1", "Role")][2] \
+        < KINDS[("apps/v1", "Deployment")][2] < KINDS[("elbv2.k8s.aws/v1beta1", "TargetGroupBinding")][2] \
+        < KINDS[("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration")][2]
 
 
 # ---- manifests --------------------------------------------------------------------------------------------

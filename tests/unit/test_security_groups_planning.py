@@ -165,7 +165,8 @@ def test_the_role_vars_file_is_valid_least_privilege_input():
     assert set(by_name["db"]["ingress"]) == {("tcp", 5432, 5432, "group", "app")}
     assert set(by_name["redis"]["ingress"]) == {("tcp", 6379, 6379, "group", "app")}
     assert by_name["db"]["egress"] == by_name["redis"]["egress"] == {}
-    assert set(by_name["alb"]["egress"]) == {("tcp", 8080, 8080, "group", "app")}
+    # The app group, and the pods (IP targets in the cluster security group) on the app port inside the VPC only.
+    assert set(by_name["alb"]["egress"]) == {("tcp", 8080, 8080, "group", "app"), ("tcp", 8080, 8080, "ipv4", "10.40.0.0/16")}
     assert ("udp", 53, 53, "ipv4", "10.40.0.0/16") in by_name["app"]["egress"]
 
 
