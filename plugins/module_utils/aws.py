@@ -92,13 +92,15 @@ class AwsConnection:
         )
         self._clients = {}
 
-    def client(self, service):
-        if service not in self._clients:
-            kwargs = {"config": self.config}
+    def client(self, service, region=None):
+        """The client of `service` in `region` (the connection's own by default), made once per run."""
+        key = (service, region or self.region)
+        if key not in self._clients:
+            kwargs = {"config": self.config, "region_name": key[1]}
             if self.endpoint_url:
                 kwargs["endpoint_url"] = self.endpoint_url
-            self._clients[service] = self.session.client(service, **kwargs)
-        return self._clients[service]
+            self._clients[key] = self.session.client(service, **kwargs)
+        return self._clients[key]
 
 
 def paginate(client, operation, result_key, **kwargs):

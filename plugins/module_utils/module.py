@@ -46,8 +46,8 @@ class CairnModule:
             self._connection = AwsConnection(self.params)
         return self._connection
 
-    def client(self, service):
-        return self.connection.client(service)
+    def client(self, service, region=None):
+        return self.connection.client(service, region)
 
     def remember_account_id(self, account_id):
         """Seed the account id from a describe answer (an OwnerId), saving an STS call."""

@@ -507,23 +507,13 @@ class AcmConverger:
         self.spec = spec
         self.owner = cm.ownership()
         self.clock = WaitClock(spec["wait_timeout"])
-        self._clients = {}
         self.owned = {}  # region -> {arn: {"tags": {...}, "certificate": DescribeCertificate}}
         self.zone_records = {}  # zone id -> {(name, type): ResourceRecordSet}
         self.kept = []
         self.deleted = set()
 
     def client(self, service, region=None):
-        connection = self.cm.connection
-        region = region or connection.region
-        if region == connection.region:
-            return self.cm.client(service)
-        if (service, region) not in self._clients:
-            kwargs = {"config": connection.config, "region_name": region}
-            if connection.endpoint_url:
-                kwargs["endpoint_url"] = connection.endpoint_url
-            self._clients[(service, region)] = connection.session.client(service, **kwargs)
-        return self._clients[(service, region)]
+        return self.cm.client(service, region)
 
     # ---- read ------------------------------------------------------------------------------
     def read(self):

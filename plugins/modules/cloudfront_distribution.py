@@ -907,7 +907,6 @@ class CloudFrontConverger:
         self.name = spec["name"]
         self.check_mode = cm.check_mode
         self.clock = WaitClock(spec["wait_timeout"])
-        self._clients = {}
         self.cf = cm.client("cloudfront")
         self.s3 = self.regional_client("s3", spec["origin"]["bucket_region"])
         self.logs = self.regional_client("logs", LOGS_REGION)
@@ -929,15 +928,7 @@ class CloudFrontConverger:
 
     def regional_client(self, service, region):
         """A client of `service` in `region` (the module's own when the regions are the same)."""
-        connection = self.cm.connection
-        if region == connection.region:
-            return self.cm.client(service)
-        if (service, region) not in self._clients:
-            kwargs = {"config": connection.config, "region_name": region}
-            if connection.endpoint_url:
-                kwargs["endpoint_url"] = connection.endpoint_url
-            self._clients[(service, region)] = connection.session.client(service, **kwargs)
-        return self._clients[(service, region)]
+        return self.cm.client(service, region)
 
     # ---- read ----------------------------------------------------------------------------
     def list_distributions(self):

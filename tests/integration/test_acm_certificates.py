@@ -9,17 +9,14 @@ validation that fails or times out) is covered in tests/unit/test_acm_certificat
 
 from __future__ import annotations
 
-import datetime
 import json
 
 import boto3
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from support.emulator import count_by_operation, mutating_calls
+from support.certificates import self_signed_certificate
 from support.modules import ModuleFailed, run_module
 
 pytestmark = pytest.mark.usefixtures("shared_model_loader")
@@ -151,16 +148,9 @@ def test_unlisted_certificate_is_purged_but_others_are_never_touched(aws_env):
 
 
 def self_signed(name, days=30):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=days))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-                   .sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return certificate.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+    """PEM texts, the key in PKCS#8 (-----BEGIN PRIVATE KEY-----) as most CAs deliver it."""
+    body, key = self_signed_certificate(name, days=days, key_format=serialization.PrivateFormat.PKCS8)
+    return body.decode(), key.decode()
 
 
 def test_import_and_reimport_in_place_without_showing_the_key(aws_env):

@@ -11,12 +11,12 @@ tests/unit/test_load_balancer_stubber.py.
 
 from __future__ import annotations
 
-import datetime
 
 import boto3
 import pytest
 
 from support.emulator import count_by_operation, mutating_calls
+from support.certificates import self_signed_certificate
 from support.modules import ModuleFailed, run_module
 from support.network import vpc_with_subnets
 
@@ -34,24 +34,6 @@ OWNERSHIP = {"cairn:environment": ENV, "cairn:stack": STACK, "cairn:component": 
 
 def client(service, region="us-east-1"):
     return boto3.client(service, region_name=region)
-
-
-def self_signed_certificate(name):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=90))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-                   .sign(key, hashes.SHA256()))
-    return (certificate.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
 
 
 def issued_certificate(name=DOMAIN):

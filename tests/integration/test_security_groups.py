@@ -100,8 +100,10 @@ def test_check_mode_then_create_then_rerun(vpc_id, aws_env):
     alb, app, db, redis = (groups[STACK + "-" + name] for name in ("alb", "app", "db", "redis"))
     assert set(rules(alb, "ingress")) == {("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 443, 443, "::/0"),
                                           ("tcp", 80, 80, "0.0.0.0/0"), ("tcp", 80, 80, "::/0")}
-    # The default allow-all egress is gone: the ALB talks to the application only.
-    assert rules(alb, "egress") == {("tcp", 8080, 8080, ids["app"]): "To the application"}
+    # The default allow-all egress is gone: the ALB talks to the application only (the app group, and the pods
+    # that are IP targets in the cluster security group, on the app port inside the VPC).
+    assert rules(alb, "egress") == {("tcp", 8080, 8080, ids["app"]): "To the application",
+                                    ("tcp", 8080, 8080, VPC_CIDR): "To the pods (IP targets of the target groups)"}
     assert rules(app, "ingress") == {("tcp", 8080, 8080, ids["alb"]): "From the load balancer"}
     assert set(rules(app, "egress")) == {
         ("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 443, 443, "::/0"), ("tcp", 5432, 5432, ids["db"]),
