@@ -41,7 +41,7 @@ def stubs(monkeypatch):
     stubbers = {service: Stubber(client) for service, client in clients.items()}
     for stubber in stubbers.values():
         stubber.activate()
-    monkeypatch.setattr(AwsConnection, "client", lambda self, service: clients[service])
+    monkeypatch.setattr(AwsConnection, "client", lambda self, service, region=None: clients[service])
     yield stubbers
     for stubber in stubbers.values():
         stubber.assert_no_pending_responses()

@@ -78,7 +78,7 @@ OTHERS = [("prod-us-west-2-app", ownership("prod-us-west-2")), ("prod-eu-west-1-
 @pytest.fixture
 def iam(monkeypatch):
     client = boto3.client("iam", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-    monkeypatch.setattr(AwsConnection, "client", lambda self, service: {"iam": client}[service])
+    monkeypatch.setattr(AwsConnection, "client", lambda self, service, region=None: {"iam": client}[service])
     with Stubber(client) as stub:
         yield stub
         stub.assert_no_pending_responses()
