@@ -128,8 +128,8 @@ def eks(monkeypatch):
     state = {"exists": True, "describes": 0}
     original = AwsConnection.client
 
-    def client(self, service):
-        made = original(self, service)
+    def client(self, service, region=None):
+        made = original(self, service, region)
         if service == "eks" and not getattr(made, "_cairn_stubbed", False):
             stubber = Stubber(made)
             for _attempt in range(5):
