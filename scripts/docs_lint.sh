@@ -47,6 +47,7 @@ grouped=$(python -c 'import yaml; print(" ".join(yaml.safe_load(open("meta/runti
 for file in plugins/modules/*.py; do
   name=$(basename "$file" .py)
   [[ "$name" == __init__ || " $grouped " == *" $name "* ]] && continue
+  [[ -f "plugins/action/$name.py" ]] && continue  # runs on the controller, makes no AWS call
   echo "docs-lint: module $name is missing from action_groups.aws in meta/runtime.yml" >&2; failed=1
 done
 # A role without argument_specs has no documentation at all: say so.

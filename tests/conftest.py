@@ -7,6 +7,7 @@ Test code imports the harness as ``from support.emulator import Call, mutating_c
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -18,6 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "collections"))
 
 from support.emulator import Emulator  # noqa: E402  (needs the path set up above)
+
+from ansible_collections.cairn.platform.plugins.module_utils import eks  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +69,15 @@ def shared_model_loader():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", create_loader)
         yield
+
+
+# A day when EKS offered 1.29 to 1.35 (1.29 to 1.31 in extended support). The EKS version checks follow the release
+# calendar: tests that run modules in this process pin the day instead of failing as versions reach their end of
+# support. Playbook runs (subprocesses) use the real day, so the shipped inventories must name an offered version.
+EKS_TEST_DAY = datetime.date(2026, 2, 15)
+
+
+@pytest.fixture(autouse=True)
+def eks_calendar_day(monkeypatch):
+    monkeypatch.setattr(eks, "utc_today", lambda: EKS_TEST_DAY)
+    return EKS_TEST_DAY

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from ansible_collections.cairn.platform.plugins.module_utils.errors import InputError
 
 TAG_PREFIX = "cairn:"
@@ -27,6 +29,55 @@ OWNERSHIP_ARGUMENT_SPEC = dict(
 )
 
 MAX_TAGS = 50
+MAX_KEY = 128
+MAX_VALUE = 256
+# The strictest set the tagged services share (IAM, and KMS, S3, RDS, ...: [\p{L}\p{Z}\p{N}_.:/=+\-@]).
+TAG_PUNCTUATION = "_.:/=+-@"
+ALLOWED_CHARACTERS = "letters, digits, spaces and _ . : / = + - @"
+
+
+def _bad_character(text):
+    """The first character AWS refuses in a tag key or value, or None."""
+    for char in text:
+        if char not in TAG_PUNCTUATION and unicodedata.category(char)[0] not in "LNZ":
+            return char
+    return None
+
+
+def check_tag_value(field, what, value):
+    """A tag value: 0 to 256 Unicode characters of the allowed set; `what` names it in the message."""
+    if len(value) > MAX_VALUE:
+        raise InputError("{0}: {1} has {2} characters; AWS allows at most {3}.".format(field, what, len(value), MAX_VALUE))
+    char = _bad_character(value)
+    if char is not None:
+        raise InputError("{0}: {1} contains {2!r}, which AWS does not allow in tags; use {3}.".format(field, what, char, ALLOWED_CHARACTERS))
+    return value
+
+
+def check_tags(field, tags):
+    """User tags as AWS takes them on every service the collection tags; returns them as strings. No API call."""
+    if tags is None:
+        return None
+    if not isinstance(tags, dict):
+        raise InputError("{0}: must be a mapping of tag keys to values; got {1}.".format(field, type(tags).__name__))
+    tags = {str(key): str(value) for key, value in tags.items()}
+    if len(tags) > MAX_TAGS:
+        raise InputError("{0}: {1} tags given; AWS allows at most {2} on a resource (and the collection adds its own).".format(
+            field, len(tags), MAX_TAGS))
+    for key, value in tags.items():
+        if key.startswith(TAG_PREFIX) or key.lower().startswith("aws:"):
+            raise InputError(
+                "{0}: the key {1!r} is reserved (keys starting with 'cairn:' are set by the "
+                "collection, 'aws:' by AWS).".format(field, key)
+            )
+        if not 1 <= len(key) <= MAX_KEY:
+            raise InputError("{0}: the key {1!r} has {2} characters; AWS allows 1 to {3}.".format(field, key, len(key), MAX_KEY))
+        char = _bad_character(key)
+        if char is not None:
+            raise InputError("{0}: the key {1!r} contains {2!r}, which AWS does not allow in tags; use {3}.".format(
+                field, key, char, ALLOWED_CHARACTERS))
+        check_tag_value(field, "the value of {0!r}".format(key), value)
+    return tags
 
 
 class Ownership:
@@ -36,18 +87,12 @@ class Ownership:
         for field, value in (("environment", environment), ("stack", stack)):
             if not value or len(value) > 128:
                 raise InputError("{0} must be 1 to 128 characters; got {1!r}.".format(field, value))
+            check_tag_value(field, "{0!r} (the value of its {1} tag)".format(value, TAG_PREFIX + field), value)
         self.environment = environment
         self.stack = stack
         self.component = component
-        self.user_tags = None if user_tags is None else {str(k): str(v) for k, v in user_tags.items()}
+        self.user_tags = check_tags("tags", user_tags)
         self.purge_tags = purge_tags
-        if self.user_tags:
-            for key in self.user_tags:
-                if key.startswith(TAG_PREFIX) or key.lower().startswith("aws:"):
-                    raise InputError(
-                        "tags: the key {0!r} is reserved (keys starting with 'cairn:' are set by the "
-                        "collection, 'aws:' by AWS).".format(key)
-                    )
 
     @property
     def ownership_tags(self):

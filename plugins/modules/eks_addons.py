@@ -50,6 +50,9 @@ options:
         O(state=present). Selects the pinned add-on versions and the compatibility rules.
       - The module reads the cluster once (C(DescribeCluster)); when the cluster runs another version a real run
         fails without any write (check mode only warns, since an earlier task may only have planned the upgrade).
+      - Only a version EKS offers on the day of the run is accepted, from its release calendar (1.28 to 1.35 are known);
+        one past its end of extended support, or one EKS does not offer, is refused before any call. A version in
+        extended support (after its end of standard support) is accepted, but AWS bills the cluster extra per hour.
     type: str
   addons:
     description:
@@ -227,7 +230,7 @@ except ImportError:  # pragma: no cover - ansible-core ships PyYAML
     yaml = None
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
-from ansible_collections.cairn.platform.plugins.module_utils.eks import check_cluster_name, kubernetes_minor
+from ansible_collections.cairn.platform.plugins.module_utils.eks import check_cluster_name, check_kubernetes_version, offered_versions
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.iam import ROLE_ARN
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
@@ -456,10 +459,11 @@ def build_spec(params):
     if not kubernetes_version:
         raise InputError("kubernetes_version: required when state=present (it selects the pinned add-on versions).")
     kubernetes_version = str(kubernetes_version)
-    kubernetes_minor("kubernetes_version", kubernetes_version)
+    check_kubernetes_version("kubernetes_version", kubernetes_version)
     if kubernetes_version not in PINNED_ADDON_VERSIONS:
+        offered = offered_versions()  # pins of versions EKS no longer runs are no choice
         raise InputError("kubernetes_version: no add-on versions are pinned for Kubernetes {0}; supported: {1}.".format(
-            kubernetes_version, ", ".join(supported_kubernetes_versions())))
+            kubernetes_version, ", ".join(v for v in supported_kubernetes_versions() if v in offered)))
     spec["kubernetes_version"] = kubernetes_version
     seen = set()
     for index, entry in enumerate(params.get("addons") or []):

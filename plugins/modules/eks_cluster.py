@@ -51,6 +51,9 @@ options:
     description:
       - The Kubernetes version of the control plane, C(1.NN) (for example V(1.31)). Required when O(state=present).
       - Upgrades go one minor at a time; a skip of two minors or a downgrade is refused before any write.
+      - Only a version EKS offers on the day of the run is accepted, from its release calendar (1.28 to 1.35 are known);
+        one past its end of extended support, or one EKS does not offer, is refused before any call. A version in
+        extended support (after its end of standard support) is accepted, but AWS bills the cluster extra per hour.
     type: str
   role_arn:
     description:
@@ -311,7 +314,7 @@ import re
 import uuid
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
-from ansible_collections.cairn.platform.plugins.module_utils.eks import check_cluster_name, kubernetes_minor
+from ansible_collections.cairn.platform.plugins.module_utils.eks import check_cluster_name, check_kubernetes_version, kubernetes_minor
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.iam import ROLE_ARN
 from ansible_collections.cairn.platform.plugins.module_utils.logs import LogGroupConverger, check_retention_days
@@ -510,7 +513,7 @@ def build_spec(params, partition="aws"):
     version = params.get("kubernetes_version")
     if not version:
         raise InputError("kubernetes_version: required when state=present (for example \"1.31\").")
-    kubernetes_minor("kubernetes_version", version)
+    check_kubernetes_version("kubernetes_version", version)
     role_arn = params.get("role_arn")
     if not role_arn:
         raise InputError("role_arn: required when state=present; give the ARN of the EKS cluster role.")

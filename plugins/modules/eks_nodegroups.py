@@ -53,6 +53,10 @@ options:
       - Node groups default to it and may never be above it. A real run also refuses node versions above the version
         the control plane runs now (upgrade the cluster first); check mode plans them, since the cluster's own task
         may have planned that upgrade.
+      - Only a version EKS offers on the day of the run is accepted, from its release calendar (1.28 to 1.35 are known);
+        one past its end of extended support, or one EKS does not offer, is refused before any call. A version in
+        extended support (after its end of standard support) is accepted, but AWS bills the cluster extra per hour.
+      - The same holds for O(node_groups[].version).
     type: str
   node_role_arn:
     description:
@@ -101,7 +105,7 @@ options:
         type: int
         required: true
       max_size:
-        description: The most nodes, 1 or more and not below O(node_groups[].min_size).
+        description: The most nodes, 1 to 450 (the EKS limit per managed node group) and not below O(node_groups[].min_size).
         type: int
         required: true
       desired_size:
@@ -349,7 +353,7 @@ import re
 import uuid
 
 from ansible_collections.cairn.platform.plugins.module_utils.aws import paginate
-from ansible_collections.cairn.platform.plugins.module_utils.eks import kubernetes_minor, reported_minor
+from ansible_collections.cairn.platform.plugins.module_utils.eks import check_kubernetes_version, reported_minor
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, InputError, error_code
 from ansible_collections.cairn.platform.plugins.module_utils.iam import ROLE_ARN
 from ansible_collections.cairn.platform.plugins.module_utils.module import CairnModule
@@ -447,6 +451,7 @@ MAX_SELECTORS = 5
 MAX_SELECTOR_LABELS = 5
 MAX_UNAVAILABLE = 100
 MAX_DISK_GIB = 16384
+MAX_NODES = 450  # EKS service quota: nodes per managed node group
 _NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
 _PROFILE_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 _INSTANCE_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9]+$")
@@ -457,8 +462,8 @@ _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
 
 def parse_version(field, value):
-    """'1.31' -> (1, 31); anything else is refused."""
-    return 1, kubernetes_minor(field, value)
+    """'1.31' -> (1, 31) when EKS offers the version today; anything else is refused."""
+    return 1, check_kubernetes_version(field, value)
 
 
 def live_version(value):
@@ -550,6 +555,9 @@ def check_scaling(field, min_size, max_size, desired_size):
             raise InputError("{0}.{1}: sizes cannot be negative; got {2}.".format(field, name, value))
     if max_size < 1:
         raise InputError("{0}.max_size: must be at least 1 (EKS refuses a node group that can hold no node); got {1}.".format(field, max_size))
+    if max_size > MAX_NODES:
+        raise InputError("{0}.max_size: {1} is above {2}, the most nodes EKS allows in one managed node group; split the "
+                         "capacity over more node groups.".format(field, max_size, MAX_NODES))
     if min_size > max_size:
         raise InputError("{0}: min_size {1} is above max_size {2}; min_size <= desired_size <= max_size must hold.".format(
             field, min_size, max_size))

@@ -511,6 +511,12 @@ def check_web_identity_conditions(policy, where):
                     )
 
 
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+# GitHub's subject claim: owner and repository names (letters, digits, '-', and '.', '_' in repository names).
+GITHUB_SUBJECT = re.compile(r"^repo:[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}:"
+                            r"(?:environment:[^:]+|ref:refs/(?:heads|tags)/.+|pull_request|\*)$")
+
+
 def check_trust_form(trust, where):
     """Check the short trust form; no API call."""
     services, principals, oidc = trust.get("services") or [], trust.get("aws_principals") or [], trust.get("oidc")
@@ -543,6 +549,13 @@ def check_trust_form(trust, where):
                 raise InputError("{0}.oidc.{1}: required (an OIDC trust without it admits every identity).".format(where, claim))
             if any(not value or value.strip("*") == "" for value in values):
                 raise InputError("{0}.oidc.{1}: \"*\" admits every identity of the provider; name them.".format(where, claim))
+        if GITHUB_ISSUER in (oidc.get("provider_url") or oidc.get("provider_arn") or ""):
+            for subject in oidc.get("subjects") or []:
+                if not GITHUB_SUBJECT.match(subject):
+                    raise InputError(
+                        "{0}.oidc.subjects: {1!r} can never match a GitHub Actions token, whose subject reads "
+                        "repo:<owner>/<repository>:environment:<name> (or :ref:refs/heads/<branch>, :pull_request); is the "
+                        "repository given as owner/name?".format(where, subject))
 
 
 def build_trust_policy(trust, arn_for_url):

@@ -441,6 +441,7 @@ def build_manifests(manifests, stack, manifest_set):
             raise InputError("{0}: the annotation {1} belongs on a Secret.".format(where, TLS_ANNOTATION))
         check_ca_injection(where, manifest)
         ref = (api_version, kind, namespace if namespaced else None, name)
+        check_ranges("manifests[{0}] ({1})".format(index, display(ref)), manifest)
         if ref in seen:
             raise InputError("{0}: {1} is listed twice (also manifests[{2}]).".format(where, display(ref), seen[ref]))
         seen[ref] = index
@@ -458,6 +459,34 @@ def build_manifests(manifests, stack, manifest_set):
                              "Secret (with the annotation {4}) in the same task.".format(
                                  obj["kind"], obj["metadata"]["name"], INJECT_CA_ANNOTATION, source, TLS_ANNOTATION))
     return sorted(desired, key=lambda obj: KINDS[(obj["apiVersion"], obj["kind"])][2])  # stable: manifest order within a rank
+
+
+def _count(value):
+    """An integer count, or None when unset or not a plain integer (the API server reports other types itself)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def check_ranges(where, manifest):
+    """Counts the API server refuses: HPA replica bounds, negative Deployment replicas, a PDB with both bounds."""
+    spec = manifest.get("spec") if isinstance(manifest.get("spec"), dict) else {}
+    kind = manifest.get("kind")
+    if kind == "HorizontalPodAutoscaler":
+        low, high = _count(spec.get("minReplicas")), _count(spec.get("maxReplicas"))
+        if low is not None and low < 1:
+            raise InputError("{0}: spec.minReplicas is {1}; it must be at least 1.".format(where, low))
+        if high is not None and high < 1:
+            raise InputError("{0}: spec.maxReplicas is {1}; it must be at least 1.".format(where, high))
+        if high is not None and (1 if low is None else low) > high:
+            raise InputError("{0}: spec.minReplicas {1} is above spec.maxReplicas {2}; minReplicas <= maxReplicas must "
+                             "hold.".format(where, 1 if low is None else low, high))
+    elif kind == "Deployment":
+        replicas = _count(spec.get("replicas"))
+        if replicas is not None and replicas < 0:
+            raise InputError("{0}: spec.replicas is {1}; it must be 0 or more.".format(where, replicas))
+    elif kind == "PodDisruptionBudget":
+        if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+            raise InputError("{0}: spec.minAvailable ({1!r}) and spec.maxUnavailable ({2!r}) are both set; a "
+                             "PodDisruptionBudget takes only one of them.".format(where, spec["minAvailable"], spec["maxUnavailable"]))
 
 
 def check_crd(where, manifest):

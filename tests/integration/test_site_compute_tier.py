@@ -48,7 +48,7 @@ def kube_get(emulator, region, cluster, path):
 def test_cluster_is_private_logged_encrypted_and_reached_through_access_entries(aws, stack):
     eks = aws("eks", STACKS[stack])
     cluster = eks.describe_cluster(name=stack)["cluster"]
-    assert cluster["version"] == "1.31" and cluster["status"] == "ACTIVE"
+    assert cluster["version"] == "1.32" and cluster["status"] == "ACTIVE"
     vpc = cluster["resourcesVpcConfig"]
     assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is False
     enabled = [t for setup in cluster["logging"]["clusterLogging"] if setup["enabled"] for t in setup["types"]]
@@ -81,7 +81,7 @@ def test_node_groups_fargate_and_addons(aws, stack):
     assert {name: p["selectors"] for name, p in profiles.items()} == {"batch": [{"namespace": "batch"}], "cron": [{"namespace": "cron"}]}
     addons = {name: eks.describe_addon(clusterName=stack, addonName=name)["addon"] for name in eks.list_addons(clusterName=stack)["addons"]}
     assert sorted(addons) == sorted(["adot", "amazon-cloudwatch-observability", "aws-ebs-csi-driver", "coredns", "kube-proxy", "vpc-cni"])
-    assert addons["kube-proxy"]["addonVersion"].startswith("v1.31.")
+    assert addons["kube-proxy"]["addonVersion"].startswith("v1.32.")
     assert addons["vpc-cni"]["serviceAccountRoleArn"].endswith(":role/cairn/{0}-eks-vpc-cni".format(stack))
     assert "serviceAccountRoleArn" not in addons["coredns"]
 
@@ -130,19 +130,23 @@ def test_rerun_writes_nothing_and_leaves_the_autoscalers_desired_size(emulator, 
 
 
 def test_an_upgrade_is_one_minor_planned_then_applied_and_a_skip_is_refused(emulator, aws, tmp_path):
-    planned = playbook(emulator, tmp_path, "--check", "-e", "compute_kubernetes_version=1.32")[1]
+    planned = playbook(emulator, tmp_path, "--check", "-e", "compute_kubernetes_version=1.33")[1]
     primary = sorted((kind, name) for host, action, kind, name in planned if host == "local-us-east-1")
     assert all(action == "update" for _host, action, _kind, _name in planned)
-    assert primary == [("Deployment", "kube-system/cluster-autoscaler"), ("eks_addon", "adot"), ("eks_addon", "kube-proxy"),
+    # 1.32 -> 1.33 moves the add-ons pinned per minor: CoreDNS and kube-proxy (PINNED_ADDON_VERSIONS).
+    assert primary == [("Deployment", "kube-system/cluster-autoscaler"), ("eks_addon", "coredns"), ("eks_addon", "kube-proxy"),
                        ("eks_cluster", "local-us-east-1"), ("eks_nodegroup", "apps-spot"), ("eks_nodegroup", "system")]
-    applied = playbook(emulator, tmp_path, "-e", "compute_kubernetes_version=1.32")[1]
+    applied = playbook(emulator, tmp_path, "-e", "compute_kubernetes_version=1.33")[1]
     assert sorted(applied) == sorted(planned)
     eks = aws("eks", "us-east-1")
-    assert eks.describe_cluster(name="local-us-east-1")["cluster"]["version"] == "1.32"
+    assert eks.describe_cluster(name="local-us-east-1")["cluster"]["version"] == "1.33"
     assert {eks.describe_nodegroup(clusterName="local-us-east-1", nodegroupName=name)["nodegroup"]["version"]
-            for name in ("system", "apps-spot")} == {"1.32"}
+            for name in ("system", "apps-spot")} == {"1.33"}
 
+    # A skip to a minor without add-on pins is refused by the validation step, before any call (eks_cluster's own
+    # refusal of a two-minor skip, which needs the version the cluster runs, is in tests/integration/test_eks_cluster.py).
     with emulator.recording() as calls:
-        skipped = run_playbook(emulator, tmp_path, "-e", "compute_kubernetes_version=1.34")[0]
-    assert skipped.returncode != 0 and "a skip of 2 minors" in skipped.stdout
-    assert mutating_calls(calls) == []
+        skipped = run_playbook(emulator, tmp_path, "-e", "compute_kubernetes_version=1.35")[0]
+    assert skipped.returncode != 0, skipped.stdout[-1500:]
+    assert "compute_kubernetes_version -> kubernetes_version: no add-on versions are pinned for Kubernetes 1.35" in skipped.stdout
+    assert calls == []

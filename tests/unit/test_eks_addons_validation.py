@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
+from ansible_collections.cairn.platform.plugins.module_utils import eks
 from ansible_collections.cairn.platform.plugins.module_utils.errors import InputError
 from ansible_collections.cairn.platform.plugins.modules.eks_addons import (
     ADDON_IRSA_POLICIES,
@@ -167,6 +170,19 @@ def test_a_configuration_that_is_not_json_is_refused():
 ])
 def test_bad_kubernetes_versions_are_refused(version, message):
     assert message in refused(kubernetes_version=version, addons=[{"name": "coredns"}])
+
+
+@pytest.mark.parametrize("version,message", [
+    ("1.28", "kubernetes_version: Kubernetes 1.28 reached the end of EKS extended support on 2025-11-26"),
+    ("1.36", "kubernetes_version: EKS does not offer Kubernetes 1.36; it offers 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35."),
+])
+def test_versions_eks_does_not_offer_are_refused(version, message):
+    assert refused(kubernetes_version=version, addons=[{"name": "coredns"}]).startswith(message)
+
+
+def test_only_offered_versions_are_named_as_supported(monkeypatch):
+    monkeypatch.setattr(eks, "utc_today", lambda: datetime.date(2026, 8, 1))  # 1.30 is past its end of extended support
+    assert refused(kubernetes_version="1.34", addons=[{"name": "coredns"}]).endswith("supported: 1.31, 1.32, 1.33.")
 
 
 @pytest.mark.parametrize("name", ["", "-prod", "prod cluster", "x" * 101])

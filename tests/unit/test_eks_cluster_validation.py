@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
+from ansible_collections.cairn.platform.plugins.module_utils import eks
 from ansible_collections.cairn.platform.plugins.module_utils.errors import InputError
 from ansible_collections.cairn.platform.plugins.modules.eks_cluster import (
     ARGUMENT_SPEC,
@@ -243,3 +246,24 @@ def test_policy_scope_change_reassociates_and_unlisted_policies_are_disassociate
     assert update is True
     assert associate == {POLICY + "AmazonEKSEditPolicy": ["apps", "batch"], POLICY + "AmazonEKSAdminPolicy": []}
     assert disassociate == [POLICY + "AmazonEKSViewPolicy"]
+
+
+# ---- versions EKS offers (the pinned test day, 2026-02-15: 1.29 to 1.35) ------------------------------------------
+@pytest.mark.parametrize("version,words", [
+    ("1.36", "kubernetes_version: EKS does not offer Kubernetes 1.36; it offers 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35."),
+    ("1.27", "kubernetes_version: EKS does not offer Kubernetes 1.27"),
+    ("1.28", "kubernetes_version: Kubernetes 1.28 reached the end of EKS extended support on 2025-11-26"),
+])
+def test_versions_eks_does_not_offer_are_refused(version, words):
+    assert refused(kubernetes_version=version).startswith(words)
+
+
+@pytest.mark.parametrize("version", ["1.29", "1.31", "1.33", "1.35"])
+def test_versions_in_standard_or_extended_support_are_accepted(version):
+    assert build_spec(params(kubernetes_version=version))["version"] == version
+
+
+def test_the_check_follows_the_day(monkeypatch):
+    monkeypatch.setattr(eks, "utc_today", lambda: datetime.date(2026, 12, 3))
+    assert "end of EKS extended support on 2026-11-26" in refused(kubernetes_version="1.31")
+    assert build_spec(params(kubernetes_version="1.32"))["version"] == "1.32"

@@ -79,9 +79,18 @@ def test_absent_needs_only_the_cluster_name():
     (dict(min_size=-1, max_size=3), ["node_groups[system].min_size", "negative"]),
     (dict(min_size=0, max_size=3, desired_size=-2), ["desired_size", "negative"]),
     (dict(min_size=0, max_size=0), ["node_groups[system].max_size", "at least 1"]),
+    (dict(min_size=0, max_size=-1), ["node_groups[system].max_size", "negative"]),
+    (dict(min_size=1, max_size=451), ["node_groups[system].max_size", "451 is above 450"]),
+    (dict(min_size=3, max_size=3, desired_size=4), ["desired_size", "4 is outside [min_size 3, max_size 3]"]),
+    (dict(min_size=3, max_size=2, desired_size=2), ["min_size 3 is above max_size 2"]),
 ])
 def test_sizes_are_checked(sizes, words):
     refused(*words, node_groups=[group(**sizes)])
+
+
+def test_the_eks_maximum_of_450_nodes_is_allowed():
+    spec = build_spec(params(node_groups=[group(min_size=1, max_size=450, desired_size=450)]))
+    assert spec["node_groups"][0]["scaling"] == {"min_size": 1, "max_size": 450, "desired_size": 450}
 
 
 def test_zero_minimum_is_allowed():
@@ -165,6 +174,16 @@ def test_update_config_is_checked():
     (dict(node_groups=[group(version="2.0")]), ["node_groups[system].version", "major.minor"]),
 ])
 def test_versions_are_checked(overrides, words):
+    refused(*words, **overrides)
+
+
+@pytest.mark.parametrize("overrides,words", [
+    (dict(kubernetes_version="1.36"), ["kubernetes_version: EKS does not offer Kubernetes 1.36; it offers 1.29, 1.30"]),
+    (dict(node_groups=[group(version="1.28")]), ["node_groups[system].version: Kubernetes 1.28 reached the end of EKS extended "
+                                                 "support on 2025-11-26"]),
+    (dict(node_groups=[group(version="1.27")]), ["node_groups[system].version: EKS does not offer Kubernetes 1.27"]),
+])
+def test_versions_eks_does_not_offer_are_refused(overrides, words):
     refused(*words, **overrides)
 
 

@@ -193,3 +193,42 @@ def test_a_field_we_applied_and_no_longer_set_is_a_difference():
     same = {"metadata": {"name": "api", "labels": {"team": "a", "tier": "web"}},
             "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "api"}]}}}}
     assert abandoned_fields(owned, same) == []
+
+
+# ---- counts the API server refuses ---------------------------------------------------------------------------
+def hpa(**spec):
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "orders", "namespace": "apps"},
+            "spec": dict({"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "orders"}}, **spec)}
+
+
+def pdb(**spec):
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "orders", "namespace": "apps"}, "spec": spec}
+
+
+@pytest.mark.parametrize("spec,words", [
+    (dict(minReplicas=5, maxReplicas=3), "spec.minReplicas 5 is above spec.maxReplicas 3"),
+    (dict(minReplicas=2, maxReplicas=0), "spec.maxReplicas is 0; it must be at least 1"),
+    (dict(minReplicas=0, maxReplicas=3), "spec.minReplicas is 0; it must be at least 1"),
+    (dict(minReplicas=-1, maxReplicas=3), "spec.minReplicas is -1"),
+    (dict(maxReplicas=-2), "spec.maxReplicas is -2"),
+])
+def test_hpa_replica_ranges_are_refused_naming_the_object_and_values(spec, words):
+    message = refused([hpa(**spec)])
+    assert message.startswith("manifests[0] (HorizontalPodAutoscaler apps/orders): ") and words in message
+
+
+@pytest.mark.parametrize("spec", [dict(minReplicas=2, maxReplicas=10), dict(minReplicas=3, maxReplicas=3), dict(maxReplicas=1)])
+def test_valid_hpa_ranges_are_accepted(spec):
+    assert build_manifests([hpa(**spec)], STACK, None)[0]["spec"]["maxReplicas"] == spec["maxReplicas"]
+
+
+def test_negative_deployment_replicas_are_refused():
+    message = refused([dict(DEPLOY, spec={"replicas": -1})])
+    assert message == "manifests[0] (Deployment apps/orders): spec.replicas is -1; it must be 0 or more."
+    assert build_manifests([dict(DEPLOY, spec={"replicas": 0})], STACK, None)[0]["spec"]["replicas"] == 0
+
+
+def test_a_pdb_with_both_bounds_is_refused():
+    message = refused([pdb(minAvailable=1, maxUnavailable="50%")])
+    assert message.startswith("manifests[0] (PodDisruptionBudget apps/orders): spec.minAvailable (1) and spec.maxUnavailable ('50%')")
+    assert build_manifests([pdb(maxUnavailable=1)], STACK, None) and build_manifests([pdb(minAvailable="50%")], STACK, None)

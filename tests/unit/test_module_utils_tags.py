@@ -13,6 +13,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.tags import (
     STACK_TAG,
     Ownership,
     boto3_tag_list_to_dict,
+    check_tags,
     dict_to_boto3_tag_list,
     tag_specifications,
 )
@@ -164,6 +165,67 @@ def test_environment_and_stack_are_checked(field, args):
     with pytest.raises(InputError) as err:
         Ownership(args[0], args[1], "networking")
     assert field in err.value.message
+
+
+# ---- AWS tag limits (check_tags) ----------------------------------------------------------------
+def tag_refusal(tags):
+    with pytest.raises(InputError) as err:
+        check_tags("tags", tags)
+    return err.value.message
+
+
+def test_limits_are_inclusive_and_count_unicode_characters():
+    tags = {"k" * 128: "v" * 256, "empty": "", "é" * 128: "ü" * 256, "Équipe propriétaire": "plateforme données",
+            "a_b.c:d/e=f+g-h@i": "Ω 42 +-=._:/@", "数据": "所有者"}
+    assert check_tags("tags", tags) == tags
+    assert owner(tags).desired_tags() == dict(OWNERSHIP, **tags)
+
+
+def test_tags_unset_stay_unset_and_values_become_strings():
+    assert check_tags("tags", None) is None
+    assert check_tags("tags", {"n": 5, "b": True}) == {"n": "5", "b": "True"}
+
+
+@pytest.mark.parametrize("tags,message", [
+    ({"owner": "x" * 300}, "tags: the value of 'owner' has 300 characters; AWS allows at most 256."),
+    ({"owner": "ü" * 257}, "tags: the value of 'owner' has 257 characters; AWS allows at most 256."),
+    ({"k" * 129: "v"}, "tags: the key '{0}' has 129 characters; AWS allows 1 to 128.".format("k" * 129)),
+    ({"": "v"}, "tags: the key '' has 0 characters; AWS allows 1 to 128."),
+    ({"team#1": "v"}, "tags: the key 'team#1' contains '#', which AWS does not allow in tags; use letters, digits, spaces and "
+                      "_ . : / = + - @."),
+    ({"owner": "a,b"}, "tags: the value of 'owner' contains ',', which AWS does not allow in tags; use letters, digits, spaces "
+                       "and _ . : / = + - @."),
+    ({"owner": "line\nbreak"}, "tags: the value of 'owner' contains '\\n'"),
+    ({"owner": "tab\there"}, "tags: the value of 'owner' contains '\\t'"),
+    ({"owner": "*"}, "tags: the value of 'owner' contains '*'"),
+    ({"owner": "😀"}, "tags: the value of 'owner' contains '😀'"),
+    ({"AWS:cloudformation": "v"}, "tags: the key 'AWS:cloudformation' is reserved"),
+    ({"cairn:stack": "v"}, "tags: the key 'cairn:stack' is reserved"),
+    (["owner"], "tags: must be a mapping of tag keys to values; got list."),
+])
+def test_tags_outside_aws_limits_are_refused(tags, message):
+    assert tag_refusal(tags).startswith(message)
+
+
+def test_more_than_50_user_tags_are_refused_before_adding_the_collection_s():
+    assert tag_refusal({"k{0}".format(i): "v" for i in range(51)}).startswith("tags: 51 tags given; AWS allows at most 50")
+    assert len(check_tags("tags", {"k{0}".format(i): "v" for i in range(50)})) == 50
+
+
+def test_ownership_checks_user_tags():
+    with pytest.raises(InputError) as err:
+        owner({"owner": "x" * 300})
+    assert err.value.message == "tags: the value of 'owner' has 300 characters; AWS allows at most 256."
+
+
+@pytest.mark.parametrize("environment,stack,message", [
+    ("prod#1", "prod-us-east-1", "environment: 'prod#1' (the value of its cairn:environment tag) contains '#'"),
+    ("prod", "prod,us", "stack: 'prod,us' (the value of its cairn:stack tag) contains ','"),
+])
+def test_environment_and_stack_must_be_valid_tag_values(environment, stack, message):
+    with pytest.raises(InputError) as err:
+        Ownership(environment, stack, "networking")
+    assert err.value.message.startswith(message)
 
 
 # ---- filters / owns --------------------------------------------------------------------------
