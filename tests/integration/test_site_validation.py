@@ -67,6 +67,8 @@ CASES = [
     ("all", {"security_github_repository": "platform"}, [PRIMARY, "owner/name"]),
     ("all", {"cairn_tags": {"owner": "x" * 300}}, [PRIMARY, DR, "256"]),
     ("all", {"compute_microservices": [BAD_HPA]}, [PRIMARY, "compute_microservices", "minReplicas"]),
+    (PRIMARY, {"networking_nat_gateway_mode": "triple"}, [PRIMARY, "networking_nat_gateway_mode", "per_az"]),
+    ("all", {"load_balancing_ssl_policy": "ELBSecurityPolicy-2016-08"}, [PRIMARY, DR, "load_balancing_ssl_policy"]),
 ]
 
 
