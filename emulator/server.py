@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import uuid
 from typing import Any, Iterable
 from urllib.parse import parse_qs
@@ -84,13 +85,16 @@ class ExtensionMiddleware:
     """
 
     def __init__(self, moto_app: Any, extensions: dict[str, Any], kube_app: Any = None):
-        self.moto_app = moto_app
+        self._moto_app = moto_app
+        # moto's backends are plain dicts shared by the server's threads: a ListRoles serialising
+        # while a CreateRole lands raised "dictionary changed size during iteration" (a 500 with an
+        # HTML body). One request at a time inside moto; the GIL allowed no more parallelism anyway.
+        self._moto_lock = threading.RLock()
         self.extensions = extensions
         self.kube_app = kube_app
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if self.kube_app is not None and environ.get("PATH_INFO", "").startswith(KUBE_PREFIX):
-            return self.kube_app(environ, start_response)
+    def dispatch(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """An AWS request (or /moto-api/*): to our model of its service, else to moto."""
         if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == "/moto-api/reset":
             for model in self.extensions.values():
                 model.reset()
@@ -129,6 +133,16 @@ class ExtensionMiddleware:
             headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
         start_response(f"{response.status} {_STATUS_TEXT.get(response.status, 'Error')}", headers)
         return [response.body]
+
+    def moto_app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._moto_lock:
+            return list(self._moto_app(environ, start_response))
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if self.kube_app is not None and environ.get("PATH_INFO", "").startswith(KUBE_PREFIX):
+            return self.kube_app(environ, start_response)
+        with self._moto_lock:  # our models read and write moto's objects too (EKS, ACM, RDS)
+            return self.dispatch(environ, start_response)
 
 
 def build_app() -> ExtensionMiddleware:

@@ -10,13 +10,20 @@ AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> by itself.
 from __future__ import annotations
 
 import os
+import sys
+import time
 
 from ansible_collections.cairn.platform.plugins.module_utils.errors import InputError
 from ansible_collections.cairn.platform.plugins.module_utils.version import COLLECTION_NAME, COLLECTION_VERSION
 
+_SDK_ALREADY_LOADED = "boto3" in sys.modules
+_IMPORTED_BY = os.getpid()  # in Ansible's worker this module was imported by the controller, before the fork
+_import_started = time.monotonic()
 try:
     import boto3
     import botocore
+    import botocore.loaders
+    import botocore.session
     from botocore.config import Config
 
     HAS_SDK = True
@@ -25,7 +32,25 @@ except ImportError as exc:  # pragma: no cover - reported through require_sdk()
     HAS_SDK = False
     SDK_IMPORT_ERROR = exc
 
+# Where a module's time goes (reported when CAIRN_PROFILE is set, see module.py): SDK import, client
+# creation, and the API calls themselves (from botocore's before-call to after-call, retries included).
+TIMINGS = dict(
+    sdk_import_seconds=0.0 if _SDK_ALREADY_LOADED else time.monotonic() - _import_started,
+    imported_by_pid=_IMPORTED_BY,
+    client_seconds=0.0,
+    api_seconds=0.0,
+    api_calls=0,
+)
+
 MIN_BOTOCORE = (1, 34, 0)
+
+# The services the collection's modules call; their models are parsed once per process.
+SERVICES = (
+    "accessanalyzer", "acm", "cloudfront", "cloudtrail", "ec2", "eks", "elasticache", "elbv2", "iam", "kms", "logs",
+    "rds", "resourcegroupstaggingapi", "route53", "s3", "secretsmanager", "ssm", "sts", "wafv2",
+)
+_MODEL_TYPES = ("service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2")
+_shared_loader = None
 
 CONNECTION_ARGUMENT_SPEC = dict(
     region=dict(type="str", aliases=["aws_region"]),
@@ -53,6 +78,44 @@ def require_sdk():
         )
 
 
+def shared_loader():
+    """One botocore data loader per process: a service model is parsed once, not once per session.
+
+    The models are read-only data; botocore's Loader caches what it has loaded on the instance.
+    """
+    global _shared_loader
+    if _shared_loader is None:
+        _shared_loader = botocore.loaders.create_loader()
+    return _shared_loader
+
+
+def preload_service_models(services=SERVICES):
+    """Parse the models of `services` now (the controller does it once before forking its workers)."""
+    if not HAS_SDK:
+        return
+    loader = shared_loader()
+    for name in ("endpoints", "partitions", "sdk-default-configuration", "_retry"):
+        loader.load_data(name)
+    for service in services:
+        for type_name in _MODEL_TYPES:
+            try:
+                loader.load_service_model(service, type_name)
+            except botocore.exceptions.DataNotFoundError:  # a model botocore does not ship for this service
+                pass
+
+
+def _session_with_shared_loader(**session_args):
+    core = botocore.session.Session()
+    core.register_component("data_loader", shared_loader())
+    session = boto3.session.Session(botocore_session=core, **session_args)
+    if session_args.get("profile_name"):
+        core.get_scoped_config()  # an unknown profile fails here (ProfileNotFound), as boto3's own loader set-up makes it
+    # boto3 appends its own data path to the loader of every session it makes; keep it once.
+    paths = shared_loader().search_paths
+    paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
 class AwsConnection:
     """One boto3 session per module run; clients share its credentials, region and retry config."""
 
@@ -75,7 +138,7 @@ class AwsConnection:
         if region:
             session_args["region_name"] = region
         try:
-            self.session = boto3.session.Session(**session_args)
+            self.session = _session_with_shared_loader(**session_args)
         except botocore.exceptions.ProfileNotFound as exc:
             raise InputError("profile: {0}.".format(exc))
         self.region = self.session.region_name
@@ -99,8 +162,25 @@ class AwsConnection:
             kwargs = {"config": self.config, "region_name": key[1]}
             if self.endpoint_url:
                 kwargs["endpoint_url"] = self.endpoint_url
-            self._clients[key] = self.session.client(service, **kwargs)
+            started = time.monotonic()
+            client = self.session.client(service, **kwargs)
+            client.meta.events.register("before-call", _call_started)
+            client.meta.events.register("after-call", _call_ended)
+            client.meta.events.register("after-call-error", _call_ended)
+            TIMINGS["client_seconds"] += time.monotonic() - started
+            self._clients[key] = client
         return self._clients[key]
+
+
+def _call_started(context=None, **_kwargs):
+    if context is not None:
+        context["cairn_started"] = time.monotonic()
+
+
+def _call_ended(context=None, **_kwargs):
+    if context is not None and "cairn_started" in context:
+        TIMINGS["api_seconds"] += time.monotonic() - context.pop("cairn_started")
+        TIMINGS["api_calls"] += 1
 
 
 def paginate(client, operation, result_key, **kwargs):

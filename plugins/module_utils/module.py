@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, AwsConnection
+from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, TIMINGS, AwsConnection
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, describe_exception
 from ansible_collections.cairn.platform.plugins.module_utils.plan import Plan, unknown_fields
 from ansible_collections.cairn.platform.plugins.module_utils.tags import OWNERSHIP_ARGUMENT_SPEC, Ownership
@@ -19,6 +21,7 @@ class CairnModule:
     """AnsibleModule plus the collection's contract: check mode, plan/diff, ownership, clear errors."""
 
     def __init__(self, component, argument_spec, **kwargs):
+        self._started = time.monotonic()
         spec = {}
         spec.update(CONNECTION_ARGUMENT_SPEC)
         spec.update(OWNERSHIP_ARGUMENT_SPEC)
@@ -96,4 +99,31 @@ class CairnModule:
         except Exception as exc:  # noqa: BLE001
             message, details = describe_exception(exc, "converging " + self.component)
             self.fail(message, **details)
-        self.module.exit_json(**self.plan.result(diff_mode=self.module._diff, **data))
+        self.module.exit_json(**self.plan.result(diff_mode=self.module._diff, **self.profile(), **data))
+
+    def profile(self):
+        """With CAIRN_PROFILE set, where the module's time went (the cairn.platform.profile callback sums it up)."""
+        if not os.environ.get("CAIRN_PROFILE"):
+            return {}
+        timings = {key: round(value, 4) if isinstance(value, float) else value for key, value in TIMINGS.items()}
+        if timings.pop("imported_by_pid") != os.getpid():  # the SDK was imported once, before the fork
+            timings["sdk_import_seconds"] = 0.0
+        timings["module_seconds"] = round(time.monotonic() - self._started, 4)
+        timings["process_startup_seconds"] = _process_startup_seconds(timings["module_seconds"])
+        return {"cairn_profile": timings}
+
+
+def _process_startup_seconds(module_seconds):
+    """Seconds from the start of this process to the start of the module's own run (Linux; None elsewhere).
+
+    In a module's own process that is Python, AnsiballZ and imports; in Ansible's worker it is the
+    worker's life before the module started (the fork and the action plugin).
+    """
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            up = float(uptime.read().split()[0])
+        age = up - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(max(age - module_seconds, 0.0), 4)
