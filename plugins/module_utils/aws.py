@@ -17,7 +17,7 @@ from ansible_collections.cairn.platform.plugins.module_utils.errors import Input
 from ansible_collections.cairn.platform.plugins.module_utils.version import COLLECTION_NAME, COLLECTION_VERSION
 
 _SDK_ALREADY_LOADED = "boto3" in sys.modules
-_IMPORTED_BY = os.getpid()  # in Ansible's worker this module was imported by the controller, before the fork
+IMPORTED_BY_PID = os.getpid()  # in Ansible's worker this module was imported by the controller, before the fork
 _import_started = time.monotonic()
 try:
     import boto3
@@ -36,7 +36,6 @@ except ImportError as exc:  # pragma: no cover - reported through require_sdk()
 # creation, and the API calls themselves (from botocore's before-call to after-call, retries included).
 TIMINGS = dict(
     sdk_import_seconds=0.0 if _SDK_ALREADY_LOADED else time.monotonic() - _import_started,
-    imported_by_pid=_IMPORTED_BY,
     client_seconds=0.0,
     api_seconds=0.0,
     api_calls=0,

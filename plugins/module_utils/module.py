@@ -11,7 +11,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, TIMINGS, AwsConnection
+from ansible_collections.cairn.platform.plugins.module_utils.aws import CONNECTION_ARGUMENT_SPEC, IMPORTED_BY_PID, TIMINGS, AwsConnection
 from ansible_collections.cairn.platform.plugins.module_utils.errors import CairnError, describe_exception
 from ansible_collections.cairn.platform.plugins.module_utils.plan import Plan, unknown_fields
 from ansible_collections.cairn.platform.plugins.module_utils.tags import OWNERSHIP_ARGUMENT_SPEC, Ownership
@@ -106,7 +106,7 @@ class CairnModule:
         if not os.environ.get("CAIRN_PROFILE"):
             return {}
         timings = {key: round(value, 4) if isinstance(value, float) else value for key, value in TIMINGS.items()}
-        if timings.pop("imported_by_pid") != os.getpid():  # the SDK was imported once, before the fork
+        if IMPORTED_BY_PID != os.getpid():  # the SDK was imported once, by the controller, before the fork
             timings["sdk_import_seconds"] = 0.0
         timings["module_seconds"] = round(time.monotonic() - self._started, 4)
         timings["process_startup_seconds"] = _process_startup_seconds(timings["module_seconds"])

@@ -9,9 +9,9 @@ and parses the SDK's service models again: about 0.5 s of CPU per task before th
 call, most of a no-op rerun. Ansible forks one worker per task and host from the controller,
 and the linear and free strategies import a task's action plugin class in the controller
 first. So this file, imported there, loads boto3 and the service models once, and each forked
-worker runs the module's own ``main()`` on them (ansible.netcommon's ``import_modules`` does the
-same for network modules; ``AnsibleModule._record_module_result`` is the hook ansible-core
-keeps for it).
+worker runs the module's own ``main()`` on them, reading the result the module prints as
+ansible-core reads a module's output (ansible.netcommon's ``import_modules`` does the same for
+network modules).
 
 The module sees exactly what it would see in its own process: the same arguments, with the
 ``_ansible_*`` internal ones (check mode, diff, no_log, verbosity), the task's environment,
@@ -43,7 +43,7 @@ try:  # ansible-core 2.19's module protocol (serialization profiles); older core
     from ansible.module_utils import _internal as module_internal
     from ansible.module_utils.common.json import Direction, get_module_encoder
 
-    HAS_WORKER_PROTOCOL = hasattr(basic, "_ANSIBLE_PROFILE") and hasattr(basic.AnsibleModule, "_record_module_result")
+    HAS_WORKER_PROTOCOL = hasattr(basic, "_ANSIBLE_PROFILE")
 except ImportError:
     HAS_WORKER_PROTOCOL = False
 
